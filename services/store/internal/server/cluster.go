@@ -1,0 +1,325 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gantry-dev/gantry/services/store/internal/command"
+	"github.com/hashicorp/raft"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// clusterServer is etcd's Cluster service over raft configuration changes.
+// The raft configuration is the truth about who is a member; names and
+// client URLs live in the replicated member table.
+type clusterServer struct {
+	pb.UnimplementedClusterServer
+	n *node
+}
+
+func (s *clusterServer) MemberList(ctx context.Context, r *pb.MemberListRequest) (*pb.MemberListResponse, error) {
+	if r.Linearizable {
+		if err := s.n.linearizable(ctx); err != nil {
+			return nil, toGRPC(err)
+		}
+	}
+	members, err := s.n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &pb.MemberListResponse{Header: s.n.newHeader(), Members: members}, nil
+}
+
+// memberList merges the raft configuration with the member table.
+func (n *node) memberList() ([]*pb.Member, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	attrs, err := n.store.Members()
+	if err != nil {
+		return nil, err
+	}
+	scheme := "http://"
+	if !n.cfg.PeerTLS.Empty() {
+		scheme = "https://"
+	}
+	var out []*pb.Member
+	for _, srv := range f.Configuration().Servers {
+		id, err := parseID(string(srv.ID))
+		if err != nil {
+			continue
+		}
+		m := &pb.Member{ID: id, PeerURLs: []string{scheme + string(srv.Address)}}
+		if a := attrs[id]; a != nil {
+			m.Name, m.ClientURLs = a.Name, a.ClientURLs
+			if len(a.PeerURLs) > 0 {
+				m.PeerURLs = a.PeerURLs
+			}
+		}
+		m.IsLearner = srv.Suffrage == raft.Nonvoter
+		out = append(out, m)
+	}
+	slices.SortFunc(out, func(a, b *pb.Member) int { return cmpUint(a.ID, b.ID) })
+	return out, nil
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// onLeader runs fn on the leader: here, or through the leader's Cluster
+// service.
+func onLeader[Req, Resp any](ctx context.Context, n *node, r Req, local func(context.Context, Req) (Resp, error), remote func(pb.ClusterClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	if n.isLeader() {
+		return local(ctx, r)
+	}
+	var zero Resp
+	conn, err := n.leaderConn(ctx)
+	if err != nil {
+		return zero, toGRPC(err)
+	}
+	return remote(pb.NewClusterClient(conn), forwardCtx(ctx), r)
+}
+
+func (s *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
+	resp, err := onLeader(ctx, s.n, r, s.memberAdd, pb.ClusterClient.MemberAdd)
+	if err == nil {
+		s.n.fillHeader(resp.Header)
+	}
+	return resp, err
+}
+
+func (s *clusterServer) memberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
+	n := s.n
+	if len(r.PeerURLs) == 0 {
+		return nil, rpctypes.ErrGRPCMemberBadURLs
+	}
+	addr, err := hostPort(r.PeerURLs[0])
+	if err != nil {
+		return nil, rpctypes.ErrGRPCMemberBadURLs
+	}
+	members, err := n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	for _, m := range members {
+		for _, u := range m.PeerURLs {
+			if slices.Contains(r.PeerURLs, u) {
+				return nil, rpctypes.ErrGRPCPeerURLExist
+			}
+		}
+	}
+	id := randomMemberID()
+	sid := raft.ServerID(idString(id))
+	var f raft.IndexFuture
+	if r.IsLearner {
+		f = n.raft.AddNonvoter(sid, raft.ServerAddress(addr), 0, n.requestTimeout())
+	} else {
+		f = n.raft.AddVoter(sid, raft.ServerAddress(addr), 0, n.requestTimeout())
+	}
+	if err := f.Error(); err != nil {
+		return nil, configErr(err)
+	}
+	m := &pb.Member{ID: id, PeerURLs: r.PeerURLs, IsLearner: r.IsLearner}
+	if _, err := n.proposeAnywhere(ctx, command.SetMember, m); err != nil {
+		return nil, toGRPC(err)
+	}
+	all, err := n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &pb.MemberAddResponse{Header: n.newHeader(), Member: m, Members: all}, nil
+}
+
+func randomMemberID() uint64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:])
+		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+			return id
+		}
+	}
+}
+
+func configErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader), errors.Is(err, raft.ErrLeadershipLost):
+		return rpctypes.ErrGRPCLeaderChanged
+	case errors.Is(err, raft.ErrEnqueueTimeout):
+		return rpctypes.ErrGRPCTimeout
+	}
+	return status.Error(codes.Unavailable, fmt.Sprintf("etcdserver: re-configuration failed: %v", err))
+}
+
+func (n *node) findMember(id uint64) (raft.Server, bool) {
+	f := n.raft.GetConfiguration()
+	if f.Error() != nil {
+		return raft.Server{}, false
+	}
+	for _, srv := range f.Configuration().Servers {
+		if srv.ID == raft.ServerID(idString(id)) {
+			return srv, true
+		}
+	}
+	return raft.Server{}, false
+}
+
+func (s *clusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
+	resp, err := onLeader(ctx, s.n, r, s.memberRemove, pb.ClusterClient.MemberRemove)
+	if err == nil {
+		s.n.fillHeader(resp.Header)
+	}
+	return resp, err
+}
+
+func (s *clusterServer) memberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
+	n := s.n
+	srv, ok := n.findMember(r.ID)
+	if !ok {
+		return nil, rpctypes.ErrGRPCMemberNotFound
+	}
+	if err := n.raft.RemoveServer(srv.ID, 0, n.requestTimeout()).Error(); err != nil {
+		return nil, configErr(err)
+	}
+	// The leader may have removed itself; the member table is then updated
+	// by the next leader through forwarding.
+	if _, err := n.proposeAnywhere(ctx, command.DelMember, &pb.Member{ID: r.ID}); err != nil {
+		n.log.Warn("member removed but its attributes remain", "member", idString(r.ID), "err", err)
+	}
+	all, err := n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &pb.MemberRemoveResponse{Header: n.newHeader(), Members: all}, nil
+}
+
+func (s *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
+	resp, err := onLeader(ctx, s.n, r, s.memberUpdate, pb.ClusterClient.MemberUpdate)
+	if err == nil {
+		s.n.fillHeader(resp.Header)
+	}
+	return resp, err
+}
+
+func (s *clusterServer) memberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
+	n := s.n
+	srv, ok := n.findMember(r.ID)
+	if !ok {
+		return nil, rpctypes.ErrGRPCMemberNotFound
+	}
+	if len(r.PeerURLs) == 0 {
+		return nil, rpctypes.ErrGRPCMemberBadURLs
+	}
+	addr, err := hostPort(r.PeerURLs[0])
+	if err != nil {
+		return nil, rpctypes.ErrGRPCMemberBadURLs
+	}
+	var f raft.IndexFuture
+	if srv.Suffrage == raft.Nonvoter {
+		f = n.raft.AddNonvoter(srv.ID, raft.ServerAddress(addr), 0, n.requestTimeout())
+	} else {
+		f = n.raft.AddVoter(srv.ID, raft.ServerAddress(addr), 0, n.requestTimeout())
+	}
+	if err := f.Error(); err != nil {
+		return nil, configErr(err)
+	}
+	attrs, _ := n.store.Members()
+	m := &pb.Member{ID: r.ID, PeerURLs: r.PeerURLs}
+	if a := attrs[r.ID]; a != nil {
+		m.Name, m.ClientURLs = a.Name, a.ClientURLs
+	}
+	if _, err := n.proposeAnywhere(ctx, command.SetMember, m); err != nil {
+		return nil, toGRPC(err)
+	}
+	all, err := n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &pb.MemberUpdateResponse{Header: n.newHeader(), Members: all}, nil
+}
+
+func (s *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+	resp, err := onLeader(ctx, s.n, r, s.memberPromote, pb.ClusterClient.MemberPromote)
+	if err == nil {
+		s.n.fillHeader(resp.Header)
+	}
+	return resp, err
+}
+
+func (s *clusterServer) memberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
+	n := s.n
+	srv, ok := n.findMember(r.ID)
+	if !ok {
+		return nil, rpctypes.ErrGRPCMemberNotFound
+	}
+	if srv.Suffrage != raft.Nonvoter {
+		return nil, rpctypes.ErrGRPCMemberNotLearner
+	}
+	if err := n.raft.AddVoter(srv.ID, srv.Address, 0, n.requestTimeout()).Error(); err != nil {
+		return nil, configErr(err)
+	}
+	all, err := n.memberList()
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &pb.MemberPromoteResponse{Header: n.newHeader(), Members: all}, nil
+}
+
+// discoverSelf asks the existing members, through their peer API, for this
+// new member's ID (given by MemberAdd) and the cluster ID.
+func discoverSelf(ctx context.Context, cfg *Config, dial func(addr string) (*grpc.ClientConn, error)) (id, cluster uint64, err error) {
+	members, err := parseInitialCluster(cfg.InitialCluster)
+	if err != nil {
+		return 0, 0, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for name, urls := range members {
+			if name == cfg.Name {
+				continue
+			}
+			addr, _ := hostPort(urls[0])
+			conn, err := dial(addr)
+			if err != nil {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			resp, err := pb.NewClusterClient(conn).MemberList(cctx, &pb.MemberListRequest{})
+			cancel()
+			conn.Close()
+			if err != nil {
+				continue
+			}
+			for _, m := range resp.Members {
+				for _, u := range m.PeerURLs {
+					if slices.Contains(cfg.InitialAdvertisePeerURLs, u) {
+						return m.ID, resp.Header.ClusterId, nil
+					}
+				}
+			}
+			return 0, 0, fmt.Errorf("the cluster at %s has no member with peer URLs %v: add it with MemberAdd first", addr, cfg.InitialAdvertisePeerURLs)
+		}
+		if time.Now().After(deadline) {
+			return 0, 0, errors.New("--initial-cluster-state existing: no other member of --initial-cluster answered")
+		}
+		if err := sleepCtx(ctx, 500*time.Millisecond); err != nil {
+			return 0, 0, err
+		}
+	}
+}

@@ -1,0 +1,205 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+
+	"github.com/gantry-dev/gantry/services/store/internal/command"
+	"github.com/gantry-dev/gantry/services/store/internal/mvcc"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+)
+
+// leaseServer is etcd's Lease service. Grants and revocations go through
+// raft; keep-alives and time-to-live are answered by the leader, which
+// alone tracks deadlines.
+type leaseServer struct {
+	pb.UnimplementedLeaseServer
+	n *node
+}
+
+// minTTL is etcd's floor for lease TTLs: one and a half election timeouts,
+// rounded up to whole seconds, so a lease survives a leader change.
+func (n *node) minTTL() int64 {
+	return int64(math.Ceil((3 * n.cfg.ElectionTimeout / 2).Seconds()))
+}
+
+func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (*pb.LeaseGrantResponse, error) {
+	if r.TTL > maxLeaseTTL {
+		return nil, rpctypes.ErrGRPCLeaseTTLTooLarge
+	}
+	ttl := max(r.TTL, s.n.minTTL())
+	for attempt := 0; ; attempt++ {
+		id := r.ID
+		if id == 0 {
+			id = randomLeaseID()
+		}
+		resp, err := s.n.write(ctx, command.LeaseGrant, &pb.LeaseGrantRequest{ID: id, TTL: ttl})
+		if errors.Is(err, rpctypes.ErrGRPCLeaseExist) && r.ID == 0 && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := resp.(*pb.LeaseGrantResponse)
+		if s.n.isLeader() {
+			s.n.lessor.renew(id, ttl)
+		}
+		s.n.fillHeader(out.Header)
+		return out, nil
+	}
+}
+
+func randomLeaseID() int64 {
+	var b [8]byte
+	for {
+		_, _ = rand.Read(b[:])
+		if id := int64(binary.BigEndian.Uint64(b[:]) >> 1); id != 0 {
+			return id
+		}
+	}
+}
+
+func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
+	resp, err := s.n.write(ctx, command.LeaseRevoke, r)
+	if err != nil {
+		return nil, err
+	}
+	out := resp.(*pb.LeaseRevokeResponse)
+	s.n.fillHeader(out.Header)
+	return out, nil
+}
+
+func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
+	if !s.n.isLeader() {
+		conn, err := s.n.leaderConn(ctx)
+		if err != nil {
+			return nil, toGRPC(err)
+		}
+		out, err := pb.NewLeaseClient(conn).LeaseTimeToLive(forwardCtx(ctx), r)
+		if err == nil {
+			s.n.fillHeader(out.Header)
+		}
+		return out, err
+	}
+	if err := s.n.waitLessor(ctx); err != nil {
+		return nil, err
+	}
+	ttl, keys, err := s.n.store.Lease(r.ID)
+	if errors.Is(err, mvcc.ErrLeaseNotFound) {
+		return &pb.LeaseTimeToLiveResponse{Header: s.n.newHeader(), ID: r.ID, TTL: -1}, nil
+	}
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	out := &pb.LeaseTimeToLiveResponse{Header: s.n.newHeader(), ID: r.ID, TTL: s.n.lessor.remaining(r.ID, ttl), GrantedTTL: ttl}
+	if r.Keys {
+		out.Keys = keys
+	}
+	return out, nil
+}
+
+func (s *leaseServer) LeaseLeases(ctx context.Context, r *pb.LeaseLeasesRequest) (*pb.LeaseLeasesResponse, error) {
+	out := &pb.LeaseLeasesResponse{Header: s.n.newHeader()}
+	for id := range s.n.store.Leases() {
+		out.Leases = append(out.Leases, &pb.LeaseStatus{ID: id})
+	}
+	return out, nil
+}
+
+func (s *leaseServer) LeaseKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
+	ctx := stream.Context()
+	if !s.n.isLeader() {
+		return s.proxyKeepAlive(stream)
+	}
+	for {
+		req, err := stream.Recv()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !s.n.isLeader() {
+			return rpctypes.ErrGRPCNotLeader
+		}
+		if err := s.n.waitLessor(ctx); err != nil {
+			return err
+		}
+		resp := &pb.LeaseKeepAliveResponse{Header: s.n.newHeader(), ID: req.ID}
+		if ttl, ok := s.n.store.LeaseTTL(req.ID); ok {
+			s.n.lessor.renew(req.ID, ttl)
+			resp.TTL = ttl
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+}
+
+// proxyKeepAlive relays a follower's keep-alive stream to the leader.
+func (s *leaseServer) proxyKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
+	ctx, cancel := context.WithCancel(stream.Context())
+	defer cancel()
+	conn, err := s.n.leaderConn(ctx)
+	if err != nil {
+		return toGRPC(err)
+	}
+	up, err := pb.NewLeaseClient(conn).LeaseKeepAlive(forwardCtx(ctx))
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() {
+		for {
+			req, err := stream.Recv()
+			if err != nil {
+				_ = up.CloseSend()
+				if err == io.EOF {
+					err = nil
+				}
+				errc <- err
+				return
+			}
+			if err := up.Send(req); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	go func() {
+		for {
+			resp, err := up.Recv()
+			if err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				errc <- err
+				return
+			}
+			s.n.fillHeader(resp.Header)
+			if err := stream.Send(resp); err != nil {
+				errc <- err
+				return
+			}
+		}
+	}()
+	return <-errc
+}
+
+// waitLessor waits until this leader's lessor has taken over deadlines.
+func (n *node) waitLessor(ctx context.Context) error {
+	for !n.lessor.isPrimary() {
+		if !n.isLeader() {
+			return rpctypes.ErrGRPCNotLeader
+		}
+		if err := sleepCtx(ctx, 5e6); err != nil {
+			return rpctypes.ErrGRPCTimeout
+		}
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+// Package server is a gantry-store member: raft consensus over a bbolt
+// MVCC state machine, serving etcd's v3 gRPC API to clients on the client
+// URLs and the member-to-member API plus the raft transport on the peer URL.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	storev1 "github.com/gantry-dev/gantry/proto/gantry/store/v1"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/keepalive"
+)
+
+// Server is one gantry-store member.
+type Server struct {
+	cfg        *Config
+	node       *node
+	grpcPlain  *grpc.Server
+	grpcTLS    *grpc.Server
+	peerGRPC   *grpc.Server
+	clientLns  []clientListener
+	metricsLns []net.Listener
+	metricsSrv *http.Server
+	httpSrv    *http.Server
+}
+
+type clientListener struct {
+	ln  net.Listener
+	tls bool
+}
+
+// New validates cfg, opens the data directory and starts raft. Call Run to
+// serve.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if cfg.DataDir == "" {
+		return nil, errors.New("--data-dir is required")
+	}
+	if _, err := parseCompaction(cfg.AutoCompactionMode, cfg.AutoCompactionRetention); err != nil {
+		return nil, err
+	}
+	if cfg.InitialClusterState != "new" && cfg.InitialClusterState != "existing" {
+		return nil, fmt.Errorf("--initial-cluster-state %q: want new or existing", cfg.InitialClusterState)
+	}
+	s := &Server{cfg: &cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			s.closeListeners()
+		}
+	}()
+
+	meta, _ := readMeta(cfg.DataDir)
+	peerURLs := cfg.ListenPeerURLs
+	if len(peerURLs) == 0 && meta != nil {
+		peerURLs = meta.PeerURLs
+	}
+	if len(peerURLs) == 0 {
+		return nil, errors.New("--listen-peer-urls is required")
+	}
+	peerLn, err := s.listen(peerURLs[0])
+	if err != nil {
+		return nil, err
+	}
+	clientURLs := cfg.ListenClientURLs
+	if len(clientURLs) == 0 {
+		clientURLs = []string{"http://127.0.0.1:2379"}
+	}
+	for _, u := range clientURLs {
+		ln, err := s.listen(u)
+		if err != nil {
+			peerLn.Close()
+			return nil, err
+		}
+		s.clientLns = append(s.clientLns, clientListener{ln: ln, tls: isHTTPS(u)})
+	}
+	if len(cfg.AdvertiseClientURLs) == 0 && meta == nil {
+		cfg.AdvertiseClientURLs = clientURLs
+	}
+	for _, u := range cfg.ListenMetricsURLs {
+		ln, err := s.listen(u)
+		if err != nil {
+			peerLn.Close()
+			return nil, err
+		}
+		s.metricsLns = append(s.metricsLns, ln)
+	}
+
+	m := newMetrics(cfg.Registry)
+	n, err := openNode(&cfg, peerLn, m)
+	if err != nil {
+		peerLn.Close()
+		return nil, err
+	}
+	s.node = n
+	if err := s.buildServers(); err != nil {
+		n.close()
+		return nil, err
+	}
+	ok = true
+	return s, nil
+}
+
+func isHTTPS(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && p.Scheme == "https"
+}
+
+func (s *Server) listen(u string) (net.Listener, error) {
+	addr, err := hostPort(u)
+	if err != nil {
+		return nil, err
+	}
+	if ln, ok := s.cfg.Listeners[addr]; ok {
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", u, err)
+	}
+	return ln, nil
+}
+
+func (s *Server) closeListeners() {
+	for _, l := range s.clientLns {
+		l.ln.Close()
+	}
+	for _, l := range s.metricsLns {
+		l.Close()
+	}
+}
+
+func (s *Server) buildServers() error {
+	cfg, n := s.cfg, s.node
+	opts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
+		grpc.MaxSendMsgSize(math.MaxInt32),
+		grpc.MaxConcurrentStreams(math.MaxUint32),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 5 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 2 * time.Hour, Timeout: 20 * time.Second}),
+	}
+	register := func(g *grpc.Server) {
+		pb.RegisterKVServer(g, &kvServer{n: n})
+		pb.RegisterWatchServer(g, &watchServer{n: n})
+		pb.RegisterLeaseServer(g, &leaseServer{n: n})
+		pb.RegisterClusterServer(g, &clusterServer{n: n})
+		pb.RegisterMaintenanceServer(g, &maintenanceServer{n: n})
+	}
+	needPlain, needTLS := false, false
+	for _, l := range s.clientLns {
+		needTLS = needTLS || l.tls
+		needPlain = needPlain || !l.tls
+	}
+	if needPlain {
+		s.grpcPlain = grpc.NewServer(opts...)
+		register(s.grpcPlain)
+	}
+	if needTLS {
+		tc, err := cfg.ClientTLS.ServerConfig()
+		if err != nil {
+			return fmt.Errorf("client TLS: %w", err)
+		}
+		if tc == nil {
+			return errors.New("an https client URL needs --cert-file and --key-file")
+		}
+		s.grpcTLS = grpc.NewServer(append(opts, grpc.Creds(credentials.NewTLS(tc)))...)
+		register(s.grpcTLS)
+	}
+	s.peerGRPC = grpc.NewServer(opts...)
+	register(s.peerGRPC)
+	storev1.RegisterPeerServer(s.peerGRPC, &peerServer{n: n})
+
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/health", s.health)
+	mux.HandleFunc("/version", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"etcdserver": Version, "etcdcluster": Version})
+	})
+	s.metricsSrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// health answers like etcd's /health: healthy when there is a leader and a
+// linearizable read goes through.
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	reason := ""
+	if s.node.leaderID() == 0 {
+		reason = "RAFT NO LEADER"
+	} else if err := s.node.linearizable(ctx); err != nil {
+		reason = "QGET ERROR: " + err.Error()
+	}
+	code := http.StatusOK
+	if reason != "" {
+		code = http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]string{"health": fmt.Sprint(reason == ""), "reason": reason})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ClientAddrs returns the addresses the client API listens on.
+func (s *Server) ClientAddrs() []string {
+	var out []string
+	for _, l := range s.clientLns {
+		out = append(out, l.ln.Addr().String())
+	}
+	return out
+}
+
+// MemberID returns this member's ID.
+func (s *Server) MemberID() uint64 { return s.node.meta.ID }
+
+// IsLeader reports whether this member leads the cluster.
+func (s *Server) IsLeader() bool { return s.node.isLeader() }
+
+// Run serves until ctx is cancelled, then stops gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	spawn := func(f func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil && !errors.Is(err, grpc.ErrServerStopped) && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+				errc <- err
+			}
+		}()
+	}
+	spawn(func() error { s.node.mux.serve(); return nil })
+	spawn(func() error { return s.peerGRPC.Serve(s.node.mux.grpc()) })
+	for _, l := range s.clientLns {
+		g := s.grpcPlain
+		if l.tls {
+			g = s.grpcTLS
+		}
+		split := newSplitListener(l.ln)
+		spawn(func() error { split.serve(); return nil })
+		spawn(func() error { return g.Serve(split.grpc()) })
+		spawn(func() error { return s.metricsSrv.Serve(split.http()) })
+	}
+	for _, ln := range s.metricsLns {
+		spawn(func() error { return s.metricsSrv.Serve(ln) })
+	}
+	spawn(func() error { s.node.run(ctx); return nil })
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	s.shutdown()
+	wg.Wait()
+	return err
+}
+
+func (s *Server) shutdown() {
+	stopped := make(chan struct{})
+	go func() {
+		for _, g := range []*grpc.Server{s.grpcPlain, s.grpcTLS, s.peerGRPC} {
+			if g != nil {
+				g.GracefulStop()
+			}
+		}
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(3 * time.Second):
+		for _, g := range []*grpc.Server{s.grpcPlain, s.grpcTLS, s.peerGRPC} {
+			if g != nil {
+				g.Stop()
+			}
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	_ = s.metricsSrv.Shutdown(sctx)
+	cancel()
+	s.closeListeners()
+	s.node.close()
+}
+
