@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,7 +166,7 @@ func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	if err != nil {
 		return err
 	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: os.Stderr})
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}, DisableTime: true})
 	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
 	if err != nil {
 		return fmt.Errorf("open snapshot store: %w", err)
@@ -640,6 +641,14 @@ func equalStrings(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// slogWriter carries raft's log lines into the member's logger.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.log.Warn(strings.TrimSpace(string(p)), "component", "raft")
+	return len(p), nil
 }
 
 // timedLogStore measures raft log appends, which are the member's fsyncs.
