@@ -299,4 +299,3 @@ func (s *Server) shutdown() {
 	s.closeListeners()
 	s.node.close()
 }
-
