@@ -35,7 +35,7 @@ func (f Files) ServerConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2"}}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
 	if f.TrustedCAFile != "" {
 		pool, err := loadPool(f.TrustedCAFile)
 		if err != nil {

@@ -191,6 +191,10 @@ func eventually(t *testing.T, d time.Duration, f func() error) {
 	}
 }
 
+func ctxWithin(t *testing.T, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)

@@ -5,6 +5,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +16,11 @@ import (
 	"sync"
 	"time"
 
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	storev1 "github.com/gantry-dev/gantry/proto/gantry/store/v1"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 )
 
@@ -27,8 +28,8 @@ import (
 type Server struct {
 	cfg        *Config
 	node       *node
-	grpcPlain  *grpc.Server
-	grpcTLS    *grpc.Server
+	grpcClient *grpc.Server
+	clientTLS  *tls.Config
 	peerGRPC   *grpc.Server
 	clientLns  []clientListener
 	metricsLns []net.Listener
@@ -144,7 +145,14 @@ func (s *Server) closeListeners() {
 
 func (s *Server) buildServers() error {
 	cfg, n := s.cfg, s.node
+	// grpc_server_* metrics, as etcd exports them.
+	grpcMetrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	if err := cfg.Registry.Register(grpcMetrics); err != nil {
+		return fmt.Errorf("register gRPC metrics: %w", err)
+	}
 	opts := []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
 		grpc.MaxSendMsgSize(math.MaxInt32),
 		grpc.MaxConcurrentStreams(math.MaxUint32),
@@ -157,17 +165,16 @@ func (s *Server) buildServers() error {
 		pb.RegisterLeaseServer(g, &leaseServer{n: n})
 		pb.RegisterClusterServer(g, &clusterServer{n: n})
 		pb.RegisterMaintenanceServer(g, &maintenanceServer{n: n})
+		grpcMetrics.InitializeMetrics(g)
 	}
-	needPlain, needTLS := false, false
+	// TLS on client URLs is terminated by the listener (see Run), so one
+	// server serves every client URL.
+	s.grpcClient = grpc.NewServer(opts...)
+	register(s.grpcClient)
 	for _, l := range s.clientLns {
-		needTLS = needTLS || l.tls
-		needPlain = needPlain || !l.tls
-	}
-	if needPlain {
-		s.grpcPlain = grpc.NewServer(opts...)
-		register(s.grpcPlain)
-	}
-	if needTLS {
+		if !l.tls {
+			continue
+		}
 		tc, err := cfg.ClientTLS.ServerConfig()
 		if err != nil {
 			return fmt.Errorf("client TLS: %w", err)
@@ -175,8 +182,8 @@ func (s *Server) buildServers() error {
 		if tc == nil {
 			return errors.New("an https client URL needs --cert-file and --key-file")
 		}
-		s.grpcTLS = grpc.NewServer(append(opts, grpc.Creds(credentials.NewTLS(tc)))...)
-		register(s.grpcTLS)
+		s.clientTLS = tc
+		break
 	}
 	s.peerGRPC = grpc.NewServer(opts...)
 	register(s.peerGRPC)
@@ -249,13 +256,13 @@ func (s *Server) Run(ctx context.Context) error {
 	spawn(func() error { s.node.mux.serve(); return nil })
 	spawn(func() error { return s.peerGRPC.Serve(s.node.mux.grpc()) })
 	for _, l := range s.clientLns {
-		g := s.grpcPlain
+		ln := l.ln
 		if l.tls {
-			g = s.grpcTLS
+			ln = tls.NewListener(ln, s.clientTLS)
 		}
-		split := newSplitListener(l.ln)
+		split := newSplitListener(ln)
 		spawn(func() error { split.serve(); return nil })
-		spawn(func() error { return g.Serve(split.grpc()) })
+		spawn(func() error { return s.grpcClient.Serve(split.grpc()) })
 		spawn(func() error { return s.metricsSrv.Serve(split.http()) })
 	}
 	for _, ln := range s.metricsLns {
@@ -277,7 +284,7 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) shutdown() {
 	stopped := make(chan struct{})
 	go func() {
-		for _, g := range []*grpc.Server{s.grpcPlain, s.grpcTLS, s.peerGRPC} {
+		for _, g := range []*grpc.Server{s.grpcClient, s.peerGRPC} {
 			if g != nil {
 				g.GracefulStop()
 			}
@@ -287,7 +294,7 @@ func (s *Server) shutdown() {
 	select {
 	case <-stopped:
 	case <-time.After(3 * time.Second):
-		for _, g := range []*grpc.Server{s.grpcPlain, s.grpcTLS, s.peerGRPC} {
+		for _, g := range []*grpc.Server{s.grpcClient, s.peerGRPC} {
 			if g != nil {
 				g.Stop()
 			}
