@@ -198,7 +198,9 @@ func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	rc.HeartbeatTimeout = cfg.ElectionTimeout
 	rc.ElectionTimeout = cfg.ElectionTimeout
 	rc.LeaderLeaseTimeout = cfg.ElectionTimeout / 2
-	rc.CommitTimeout = cfg.HeartbeatInterval / 2
+	// Followers learn the commit index from the next append; keep that
+	// short so a follower serving a linearizable read waits little.
+	rc.CommitTimeout = min(cfg.HeartbeatInterval/4, 5*time.Millisecond)
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.SnapshotThreshold = cfg.SnapshotCount

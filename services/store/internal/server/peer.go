@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	storev1 "github.com/gantry-dev/gantry/proto/gantry/store/v1"
+	"github.com/gantry-dev/gantry/services/store/internal/command"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,6 +19,11 @@ type peerServer struct {
 }
 
 func (s *peerServer) Propose(ctx context.Context, r *storev1.ProposeRequest) (*storev1.ProposeResponse, error) {
+	// Never let a malformed entry into the log: every member would fail to
+	// apply it.
+	if _, _, err := command.Decode(r.Command); err != nil {
+		return nil, status.Errorf(codes.InvalidArgument, "gantry-store: bad command: %v", err)
+	}
 	resp, err := s.n.propose(ctx, r.Command)
 	if errors.Is(err, errNotLeader) {
 		return nil, rpctypes.ErrGRPCNotLeader
