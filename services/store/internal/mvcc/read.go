@@ -45,12 +45,19 @@ func (s *Store) rangeTx(tx *bolt.Tx, r *pb.RangeRequest, cur, compact int64) (*p
 		sortOrder = pb.RangeRequest_NONE
 	}
 	filtered := r.MinModRevision != 0 || r.MaxModRevision != 0 || r.MinCreateRevision != 0 || r.MaxCreateRevision != 0
-	if sortOrder != pb.RangeRequest_NONE || filtered {
+	// As etcd: the limit is lifted for a requested sort order or a filter,
+	// but not for the implicit ascending order of a non-key sort target.
+	if r.SortOrder != pb.RangeRequest_NONE || filtered {
 		limit = 0
 	}
 
 	var revs []revision
 	s.idxMu.RLock()
+	if rev < s.compactRev.Load() {
+		// A compaction is being applied; its index changes are visible.
+		s.idxMu.RUnlock()
+		return nil, ErrCompacted
+	}
 	s.idx.ascend(r.Key, r.RangeEnd, func(ki *keyIndex) bool {
 		if rv, ok := ki.at(rev); ok {
 			revs = append(revs, rv)
@@ -80,9 +87,6 @@ func (s *Store) rangeTx(tx *bolt.Tx, r *pb.RangeRequest, cur, compact int64) (*p
 		if !passes(r, kv) {
 			continue
 		}
-		if r.KeysOnly {
-			kv.Value = nil
-		}
 		kvs = append(kvs, kv)
 	}
 	if sortOrder != pb.RangeRequest_NONE {
@@ -91,6 +95,11 @@ func (s *Store) rangeTx(tx *bolt.Tx, r *pb.RangeRequest, cur, compact int64) (*p
 	if r.Limit > 0 && int64(len(kvs)) > r.Limit {
 		kvs = kvs[:r.Limit]
 		resp.More = true
+	}
+	if r.KeysOnly { // only now: the sort may have been by value
+		for _, kv := range kvs {
+			kv.Value = nil
+		}
 	}
 	resp.Kvs = kvs
 	return resp, nil
@@ -246,7 +255,10 @@ func (s *Store) ReadTxn(r *pb.TxnRequest) (*pb.TxnResponse, error) {
 // comparing members.
 func (s *Store) HashKV(rev int64) (hash uint32, hashRev, compactRev int64, err error) {
 	cur := s.rev.Load()
-	if rev <= 0 || rev > cur {
+	if rev > cur {
+		return 0, 0, 0, ErrFutureRev
+	}
+	if rev <= 0 {
 		rev = cur
 	}
 	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))

@@ -90,6 +90,8 @@ func Open(path string, create bool, opts Options) (*Store, error) {
 		if !os.IsNotExist(err) || !create {
 			return nil, fmt.Errorf("open state database %s: %w", path, err)
 		}
+	} else if err := checkStateFile(path); err != nil {
+		return nil, fmt.Errorf("open state database %s: %w", path, err)
 	}
 	s := &Store{path: path, opts: opts, notifyCh: make(chan struct{})}
 	if err := s.open(); err != nil {
@@ -360,12 +362,21 @@ func (s *Store) Restore(r io.Reader) error {
 
 // checkStateFile verifies that path is a bbolt file with our buckets.
 func checkStateFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	return db.View(func(tx *bolt.Tx) error {
+		// A truncated file would fault (SIGBUS) on the first page read
+		// past its end: check the size before touching any page.
+		if tx.Size() > st.Size() {
+			return fmt.Errorf("%w: file is %d bytes, its header says %d", ErrCorrupt, st.Size(), tx.Size())
+		}
 		for _, b := range allBuckets {
 			if tx.Bucket(b) == nil {
 				return fmt.Errorf("%w: bucket %q missing", ErrCorrupt, b)

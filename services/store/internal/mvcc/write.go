@@ -81,30 +81,55 @@ func (w *WriteTxn) Range(r *pb.RangeRequest) (*pb.RangeResponse, error) {
 }
 
 // Txn evaluates the compares and runs one branch as a single revision.
+// As in etcd, the compares of nested txns on the taken path are evaluated
+// up front, against the state before the txn, and only ops on that path are
+// validated.
 func (w *WriteTxn) Txn(r *pb.TxnRequest) (*pb.TxnResponse, error) {
-	ok := w.compares(r.Compare)
-	ops := r.Failure
-	if ok {
-		ops = r.Success
-	}
-	if err := w.checkOps(ops); err != nil {
+	p := w.path(r)
+	if err := w.checkPath(r, p); err != nil {
 		return nil, err
 	}
-	resp := w.txn(r, ok, ops)
+	resp := w.txn(r, p)
 	w.end()
 	resp.Header = w.header()
 	return resp, nil
 }
 
-func (w *WriteTxn) txn(r *pb.TxnRequest, ok bool, ops []*pb.RequestOp) *pb.TxnResponse {
-	resp := &pb.TxnResponse{Succeeded: ok, Responses: make([]*pb.ResponseOp, 0, len(ops))}
+// txnPath is the outcome of a txn's compares and of those of the nested
+// txns in the branch it takes, in op order.
+type txnPath struct {
+	ok     bool
+	nested []*txnPath
+}
+
+func branch(r *pb.TxnRequest, ok bool) []*pb.RequestOp {
+	if ok {
+		return r.Success
+	}
+	return r.Failure
+}
+
+func (w *WriteTxn) path(r *pb.TxnRequest) *txnPath {
+	p := &txnPath{ok: w.compares(r.Compare)}
+	for _, op := range branch(r, p.ok) {
+		if t, ok := op.Request.(*pb.RequestOp_RequestTxn); ok {
+			p.nested = append(p.nested, w.path(t.RequestTxn))
+		}
+	}
+	return p
+}
+
+func (w *WriteTxn) txn(r *pb.TxnRequest, p *txnPath) *pb.TxnResponse {
+	ops := branch(r, p.ok)
+	resp := &pb.TxnResponse{Succeeded: p.ok, Responses: make([]*pb.ResponseOp, 0, len(ops))}
+	nested := 0
 	for _, op := range ops {
 		var ro *pb.ResponseOp
 		switch req := op.Request.(type) {
 		case *pb.RequestOp_RequestRange:
 			rr, err := w.Range(req.RequestRange)
 			if err != nil {
-				// checkOps validated the revision; a failure here is storage.
+				// checkPath validated the revision; a failure here is storage.
 				w.fail(err)
 				rr = &pb.RangeResponse{}
 			}
@@ -118,14 +143,9 @@ func (w *WriteTxn) txn(r *pb.TxnRequest, ok bool, ops []*pb.RequestOp) *pb.TxnRe
 			dr.Header = &pb.ResponseHeader{Revision: w.Rev()}
 			ro = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseDeleteRange{ResponseDeleteRange: dr}}
 		case *pb.RequestOp_RequestTxn:
-			nested := req.RequestTxn
-			nok := w.compares(nested.Compare)
-			nops := nested.Failure
-			if nok {
-				nops = nested.Success
-			}
-			tr := w.txn(nested, nok, nops)
-			tr.Header = &pb.ResponseHeader{Revision: w.Rev()}
+			tr := w.txn(req.RequestTxn, p.nested[nested])
+			tr.Header = &pb.ResponseHeader{}
+			nested++
 			ro = &pb.ResponseOp{Response: &pb.ResponseOp_ResponseTxn{ResponseTxn: tr}}
 		default:
 			ro = &pb.ResponseOp{}
@@ -135,10 +155,11 @@ func (w *WriteTxn) txn(r *pb.TxnRequest, ok bool, ops []*pb.RequestOp) *pb.TxnRe
 	return resp
 }
 
-// checkOps verifies that ops (and the branches their nested txns will take)
-// can run, so a txn either applies whole or not at all.
-func (w *WriteTxn) checkOps(ops []*pb.RequestOp) error {
-	for _, op := range ops {
+// checkPath verifies that the ops on the taken path can run, so a txn
+// either applies whole or not at all.
+func (w *WriteTxn) checkPath(r *pb.TxnRequest, p *txnPath) error {
+	nested := 0
+	for _, op := range branch(r, p.ok) {
 		switch req := op.Request.(type) {
 		case *pb.RequestOp_RequestRange:
 			rev := req.RequestRange.Revision
@@ -153,15 +174,10 @@ func (w *WriteTxn) checkOps(ops []*pb.RequestOp) error {
 				return err
 			}
 		case *pb.RequestOp_RequestTxn:
-			// Nested compares see this transaction's earlier writes only when
-			// it runs, but their leases and keys can be checked against the
-			// current state: both branches must be valid.
-			if err := w.checkOps(req.RequestTxn.Success); err != nil {
+			if err := w.checkPath(req.RequestTxn, p.nested[nested]); err != nil {
 				return err
 			}
-			if err := w.checkOps(req.RequestTxn.Failure); err != nil {
-				return err
-			}
+			nested++
 		}
 	}
 	return nil
@@ -230,8 +246,6 @@ func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {
 		r = cmpInt(kv.Version, c.GetVersion())
 	case pb.Compare_LEASE:
 		r = cmpInt(kv.Lease, c.GetLease())
-	default:
-		return false
 	}
 	switch c.Result {
 	case pb.Compare_EQUAL:
@@ -243,7 +257,7 @@ func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {
 	case pb.Compare_LESS:
 		return r < 0
 	}
-	return false
+	return true // etcd treats an unknown result as satisfied
 }
 
 // current returns the live value of a key, or nil.
@@ -360,6 +374,9 @@ func (w *WriteTxn) Compact(rev int64) (*pb.CompactionResponse, error) {
 	var removed []revision
 	var empty []*keyIndex
 	s.idxMu.Lock()
+	// Readers check the compaction revision under the index lock, so they
+	// never see the index half compacted at a revision they may still read.
+	s.compactRev.Store(rev)
 	s.idx.tree.Ascend(func(ki *keyIndex) bool {
 		var gone bool
 		removed, gone = ki.compact(rev, removed)

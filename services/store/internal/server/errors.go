@@ -108,8 +108,23 @@ func checkDelete(r *pb.DeleteRangeRequest) error {
 	return nil
 }
 
+// checkTxn validates a txn as etcd does: the shape of every op first
+// (nested txns get what is left of the op budget), then the intervals of
+// both branches.
 func checkTxn(r *pb.TxnRequest, maxOps int) error {
-	if len(r.Compare) > maxOps || len(r.Success) > maxOps || len(r.Failure) > maxOps {
+	if err := checkTxnOps(r, maxOps); err != nil {
+		return err
+	}
+	if _, _, err := checkIntervals(r.Success); err != nil {
+		return err
+	}
+	_, _, err := checkIntervals(r.Failure)
+	return err
+}
+
+func checkTxnOps(r *pb.TxnRequest, maxOps int) error {
+	opc := max(len(r.Compare), len(r.Success), len(r.Failure))
+	if opc > maxOps {
 		return rpctypes.ErrGRPCTooManyOps
 	}
 	for _, c := range r.Compare {
@@ -119,12 +134,9 @@ func checkTxn(r *pb.TxnRequest, maxOps int) error {
 	}
 	for _, ops := range [][]*pb.RequestOp{r.Success, r.Failure} {
 		for _, op := range ops {
-			if err := checkOp(op, maxOps); err != nil {
+			if err := checkOp(op, maxOps-opc); err != nil {
 				return err
 			}
-		}
-		if _, _, err := checkIntervals(ops); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -139,17 +151,20 @@ func checkOp(op *pb.RequestOp, maxOps int) error {
 	case *pb.RequestOp_RequestDeleteRange:
 		return checkDelete(req.RequestDeleteRange)
 	case *pb.RequestOp_RequestTxn:
-		return checkTxn(req.RequestTxn, maxOps)
-	case nil:
-		return status.Error(codes.InvalidArgument, "etcdserver: empty request op in txn")
+		return checkTxnOps(req.RequestTxn, maxOps)
 	}
-	return nil
+	return rpctypes.ErrGRPCKeyNotFound // an empty op, as etcd answers it
 }
 
 type interval struct{ key, end []byte }
 
+// hits reports whether a put of k overlaps a delete. As in etcd's interval
+// tree, a from-key delete (range_end "\x00") is an empty interval there.
 func hits(dels []interval, k []byte) bool {
 	for _, d := range dels {
+		if len(d.end) == 1 && d.end[0] == 0 {
+			continue
+		}
 		if len(d.end) == 0 {
 			if string(d.key) == string(k) {
 				return true
@@ -162,10 +177,7 @@ func hits(dels []interval, k []byte) bool {
 }
 
 func mvccInRange(k, key, end []byte) bool {
-	if string(k) < string(key) {
-		return false
-	}
-	return (len(end) == 1 && end[0] == 0) || string(k) < string(end)
+	return string(k) >= string(key) && string(k) < string(end)
 }
 
 // checkIntervals rejects a txn branch that writes a key twice, or puts a
