@@ -18,63 +18,63 @@ func TestCompact(t *testing.T) {
 		{
 			name: "history below is gone",
 			setup: func(t *testing.T, s *Store) {
-				mustPut(t, s, "k", "1") // 1
-				mustPut(t, s, "k", "2") // 2
-				mustPut(t, s, "k", "3") // 3
-				mustPut(t, s, "x", "1") // 4
+				mustPut(t, s, "k", "1") // 2
+				mustPut(t, s, "k", "2") // 3
+				mustPut(t, s, "k", "3") // 4
+				mustPut(t, s, "x", "1") // 5
 			},
-			at: 3,
+			at: 4,
 			check: func(t *testing.T, s *Store) {
-				if _, err := s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: 2}); err != ErrCompacted {
-					t.Errorf("range at 2: %v, want ErrCompacted", err)
+				if _, err := s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: 3}); err != ErrCompacted {
+					t.Errorf("range at 3: %v, want ErrCompacted", err)
 				}
-				if got := kvString(getAt(t, s, "k", 3)); got != `k="3" c1 m3 v3 l0` {
-					t.Errorf("k at 3: %s", got)
+				if got := kvString(getAt(t, s, "k", 4)); got != `k="3" c2 m4 v3 l0` {
+					t.Errorf("k at 4: %s", got)
+				}
+				if _, _, err := s.Events(3, all, 100); err != ErrCompacted {
+					t.Errorf("events from 3: %v, want ErrCompacted", err)
 				}
 				if _, _, err := s.Events(2, all, 100); err != ErrCompacted {
 					t.Errorf("events from 2: %v, want ErrCompacted", err)
 				}
-				if _, _, err := s.Events(1, all, 100); err != ErrCompacted {
-					t.Errorf("events from 1: %v, want ErrCompacted", err)
+				evs, next, err := s.Events(4, all, 100)
+				if err != nil || next != 6 {
+					t.Fatalf("events from 4: next %d err %v", next, err)
 				}
-				evs, next, err := s.Events(3, all, 100)
-				if err != nil || next != 5 {
-					t.Fatalf("events from 3: next %d err %v", next, err)
+				// Revision 3 is gone, so the event at 4 has no prev_kv.
+				if got := eventsString(evs); got != "PUT k@4, PUT x@5" {
+					t.Errorf("events from 4: %s", got)
 				}
-				// Revision 2 is gone, so the event at 3 has no prev_kv.
-				if got := eventsString(evs); got != "PUT k@3, PUT x@4" {
-					t.Errorf("events from 3: %s", got)
-				}
-				if got := records(t, s); strings.Join(got, ";") != "3.0 p k;4.0 p x" {
+				if got := records(t, s); strings.Join(got, ";") != "4.0 p k;5.0 p x" {
 					t.Errorf("records %q", got)
 				}
-				if _, _, _, err := s.HashKV(2); err != ErrCompacted {
-					t.Errorf("HashKV(2): %v, want ErrCompacted", err)
+				if _, _, _, err := s.HashKV(3); err != ErrCompacted {
+					t.Errorf("HashKV(3): %v, want ErrCompacted", err)
 				}
 			},
 		},
 		{
 			name: "latest value of every key survives",
 			setup: func(t *testing.T, s *Store) {
-				mustPut(t, s, "old", "1") // 1
-				mustPut(t, s, "old", "2") // 2
+				mustPut(t, s, "old", "1") // 2
+				mustPut(t, s, "old", "2") // 3
 				for i := 0; i < 5; i++ {
-					mustPut(t, s, "busy", "x") // 3..7
+					mustPut(t, s, "busy", "x") // 4..8
 				}
-				mustPut(t, s, "new", "1") // 8
+				mustPut(t, s, "new", "1") // 9
 			},
-			at: 7,
+			at: 8,
 			check: func(t *testing.T, s *Store) {
-				want := `[busy="x" c3 m7 v5 l0 | new="1" c8 m8 v1 l0 | old="2" c1 m2 v2 l0]`
+				want := `[busy="x" c4 m8 v5 l0 | new="1" c9 m9 v1 l0 | old="2" c2 m3 v2 l0]`
 				if got := kvsString(mustRange(t, s, allKeys()).Kvs); got != want {
 					t.Errorf("got  %s\nwant %s", got, want)
 				}
-				if got := kvsString(mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 7}).Kvs); got != `[busy="x" c3 m7 v5 l0 | old="2" c1 m2 v2 l0]` {
-					t.Errorf("at 7: %s", got)
+				if got := kvsString(mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 8}).Kvs); got != `[busy="x" c4 m8 v5 l0 | old="2" c2 m3 v2 l0]` {
+					t.Errorf("at 8: %s", got)
 				}
 				// Versions go on from where they were.
 				mustPut(t, s, "old", "3")
-				if got := kvString(get(t, s, "old")); got != `old="3" c1 m9 v3 l0` {
+				if got := kvString(get(t, s, "old")); got != `old="3" c2 m10 v3 l0` {
 					t.Errorf("old after compaction: %s", got)
 				}
 			},
@@ -82,68 +82,68 @@ func TestCompact(t *testing.T) {
 		{
 			name: "a key deleted at or below the compaction disappears",
 			setup: func(t *testing.T, s *Store) {
-				mustPut(t, s, "gone", "1")  // 1
-				mustPut(t, s, "gone", "2")  // 2
-				mustDelete(t, s, "gone")    // 3
-				mustPut(t, s, "gone2", "1") // 4
-				mustDelete(t, s, "gone2")   // 5
-				mustPut(t, s, "stay", "1")  // 6
+				mustPut(t, s, "gone", "1")  // 2
+				mustPut(t, s, "gone", "2")  // 3
+				mustDelete(t, s, "gone")    // 4
+				mustPut(t, s, "gone2", "1") // 5
+				mustDelete(t, s, "gone2")   // 6
+				mustPut(t, s, "stay", "1")  // 7
 			},
-			at: 5,
+			at: 6,
 			check: func(t *testing.T, s *Store) {
-				if got := strings.Join(records(t, s), ";"); got != "6.0 p stay" {
+				if got := strings.Join(records(t, s), ";"); got != "7.0 p stay" {
 					t.Errorf("records %q", got)
 				}
-				if got := keysOf(mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 5}).Kvs); got != "" {
-					t.Errorf("keys at 5: %q", got)
+				if got := keysOf(mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 6}).Kvs); got != "" {
+					t.Errorf("keys at 6: %q", got)
 				}
 				if s.idx.get([]byte("gone")) != nil || s.idx.get([]byte("gone2")) != nil {
 					t.Error("deleted keys still in the index")
 				}
 				// Re-creating starts a new life.
 				mustPut(t, s, "gone", "again")
-				if got := kvString(get(t, s, "gone")); got != `gone="again" c7 m7 v1 l0` {
+				if got := kvString(get(t, s, "gone")); got != `gone="again" c8 m8 v1 l0` {
 					t.Errorf("re-created: %s", got)
 				}
-				evs, _, err := s.Events(5, all, 100)
+				evs, _, err := s.Events(6, all, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := eventsString(evs); got != "PUT stay@6, PUT gone@7" {
-					t.Errorf("events from 5: %s", got)
+				if got := eventsString(evs); got != "PUT stay@7, PUT gone@8" {
+					t.Errorf("events from 6: %s", got)
 				}
 			},
 		},
 		{
 			name: "a deletion above the compaction keeps the value below it",
 			setup: func(t *testing.T, s *Store) {
-				mustPut(t, s, "k", "1")  // 1
-				mustPut(t, s, "x", "1")  // 2
-				mustDelete(t, s, "k")    // 3
-				mustPut(t, s, "k", "2")  // 4
-				mustPut(t, s, "x", "2")  // 5
-				mustPut(t, s, "k", "3")  // 6
-				mustPut(t, s, "z", "1")  // 7
-				mustDelete(t, s, "z")    // 8
-				mustPut(t, s, "zz", "1") // 9
+				mustPut(t, s, "k", "1")  // 2
+				mustPut(t, s, "x", "1")  // 3
+				mustDelete(t, s, "k")    // 4
+				mustPut(t, s, "k", "2")  // 5
+				mustPut(t, s, "x", "2")  // 6
+				mustPut(t, s, "k", "3")  // 7
+				mustPut(t, s, "z", "1")  // 8
+				mustDelete(t, s, "z")    // 9
+				mustPut(t, s, "zz", "1") // 10
 			},
-			at: 2,
+			at: 3,
 			check: func(t *testing.T, s *Store) {
-				if got := kvString(getAt(t, s, "k", 2)); got != `k="1" c1 m1 v1 l0` {
-					t.Errorf("k at 2: %s", got)
+				if got := kvString(getAt(t, s, "k", 3)); got != `k="1" c2 m2 v1 l0` {
+					t.Errorf("k at 3: %s", got)
 				}
-				if got := getAt(t, s, "k", 3); got != nil {
-					t.Errorf("k at 3: %s", kvString(got))
+				if got := getAt(t, s, "k", 4); got != nil {
+					t.Errorf("k at 4: %s", kvString(got))
 				}
-				if got := kvString(getAt(t, s, "k", 5)); got != `k="2" c4 m4 v1 l0` {
-					t.Errorf("k at 5: %s", got)
+				if got := kvString(getAt(t, s, "k", 6)); got != `k="2" c5 m5 v1 l0` {
+					t.Errorf("k at 6: %s", got)
 				}
-				evs, _, err := s.Events(3, EventFilter{Key: []byte("k"), PrevKV: true}, 100)
+				evs, _, err := s.Events(4, EventFilter{Key: []byte("k"), PrevKV: true}, 100)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := eventsString(evs); got != `DELETE k@3(prev "1"@1), PUT k@4, PUT k@6(prev "2"@4)` {
-					t.Errorf("events of k from 3: %s", got)
+				if got := eventsString(evs); got != `DELETE k@4(prev "1"@2), PUT k@5, PUT k@7(prev "2"@5)` {
+					t.Errorf("events of k from 4: %s", got)
 				}
 			},
 		},
@@ -154,19 +154,19 @@ func TestCompact(t *testing.T) {
 				mustPut(t, s, "k", "2")
 				mustDelete(t, s, "k")
 			},
-			at: 3,
+			at: 4,
 			check: func(t *testing.T, s *Store) {
 				if got := records(t, s); len(got) != 0 {
 					t.Errorf("records %q", got)
 				}
-				if r := mustRange(t, s, allKeys()); len(r.Kvs) != 0 || r.Header.Revision != 3 {
+				if r := mustRange(t, s, allKeys()); len(r.Kvs) != 0 || r.Header.Revision != 4 {
 					t.Errorf("range %v", r)
 				}
-				evs, next, err := s.Events(3, all, 10)
-				if err != nil || len(evs) != 0 || next != 4 {
-					t.Errorf("events from 3: %v next %d err %v", evs, next, err)
+				evs, next, err := s.Events(4, all, 10)
+				if err != nil || len(evs) != 0 || next != 5 {
+					t.Errorf("events from 4: %v next %d err %v", evs, next, err)
 				}
-				if r := mustPut(t, s, "k", "3"); r.Header.Revision != 4 {
+				if r := mustPut(t, s, "k", "3"); r.Header.Revision != 5 {
 					t.Errorf("next revision %d", r.Header.Revision)
 				}
 			},
@@ -179,13 +179,13 @@ func TestCompact(t *testing.T) {
 				mustPutLease(t, s, "l", "2", 1)
 				mustPut(t, s, "x", "")
 			},
-			at: 3,
+			at: 4,
 			check: func(t *testing.T, s *Store) {
 				if _, keys, err := s.Lease(1); err != nil || len(keys) != 1 {
 					t.Fatalf("lease 1: %q %v", keys, err)
 				}
 				resp, err := doRevoke(t, s, 1)
-				if err != nil || resp.Header.Revision != 4 || get(t, s, "l") != nil {
+				if err != nil || resp.Header.Revision != 5 || get(t, s, "l") != nil {
 					t.Errorf("revoke after compaction: %v %v", resp, err)
 				}
 			},
@@ -225,26 +225,26 @@ func TestCompactErrors(t *testing.T) {
 		want error
 	}{
 		{"nothing to compact at 0", 0, ErrCompacted},
-		{"future", 6, ErrFutureRev},
+		{"future", 7, ErrFutureRev},
 		{"far future", 1 << 40, ErrFutureRev},
-		{"valid", 3, nil},
-		{"same revision twice", 3, ErrCompacted},
-		{"lower revision", 2, ErrCompacted},
+		{"valid", 4, nil},
+		{"same revision twice", 4, ErrCompacted},
+		{"lower revision", 3, ErrCompacted},
 		{"negative", -1, ErrCompacted},
-		{"higher", 4, nil},
-		{"current", 5, nil},
-		{"current again", 5, ErrCompacted},
+		{"higher", 5, nil},
+		{"current", 6, nil},
+		{"current again", 6, ErrCompacted},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			wantErr(t, doCompact(t, s, st.rev), st.want)
-			wantRev(t, s, 5)
+			wantRev(t, s, 6)
 		})
 	}
-	if s.CompactRev() != 5 {
-		t.Fatalf("CompactRev %d, want 5", s.CompactRev())
+	if s.CompactRev() != 6 {
+		t.Fatalf("CompactRev %d, want 6", s.CompactRev())
 	}
-	if got := kvString(get(t, s, "k")); got != `k="v" c1 m5 v5 l0` {
+	if got := kvString(get(t, s, "k")); got != `k="v" c2 m6 v5 l0` {
 		t.Fatalf("k: %s", got)
 	}
 }
@@ -256,28 +256,28 @@ func TestCompactErrors(t *testing.T) {
 // never a key that silently vanished.
 func TestCompactionInvisibleBeforeCommit(t *testing.T) {
 	s := openStore(t)
-	mustPut(t, s, "k", "1") // 1
-	mustPut(t, s, "k", "2") // 2
-	mustPut(t, s, "k", "3") // 3
-	mustPut(t, s, "x", "")  // 4
+	mustPut(t, s, "k", "1") // 2
+	mustPut(t, s, "k", "2") // 3
+	mustPut(t, s, "k", "3") // 4
+	mustPut(t, s, "x", "")  // 5
 	var resp *pb.RangeResponse
 	var rerr error
 	apply(t, s, func(w *WriteTxn) {
-		if _, err := w.Compact(3); err != nil {
+		if _, err := w.Compact(4); err != nil {
 			t.Errorf("compact: %v", err)
 			return
 		}
 		// The compaction is applied but not committed: CompactRev() is
-		// still 0, so a read at revision 2 is allowed.
-		resp, rerr = s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: 2})
+		// still 0, so a read at revision 3 is allowed.
+		resp, rerr = s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: 3})
 	})
 	if rerr == ErrCompacted {
 		return
 	}
 	if rerr != nil {
-		t.Fatalf("range at 2 during compaction: %v", rerr)
+		t.Fatalf("range at 3 during compaction: %v", rerr)
 	}
-	if got := kvsString(resp.Kvs); got != `[k="2" c1 m2 v2 l0]` || resp.Count != 1 {
-		t.Fatalf("range at 2 during an uncommitted compaction returned %s (count %d), want k=\"2\" or ErrCompacted", got, resp.Count)
+	if got := kvsString(resp.Kvs); got != `[k="2" c2 m3 v2 l0]` || resp.Count != 1 {
+		t.Fatalf("range at 3 during an uncommitted compaction returned %s (count %d), want k=\"2\" or ErrCompacted", got, resp.Count)
 	}
 }

@@ -86,8 +86,8 @@ func TestRangeSortWithoutOrderAppliesLimitFirst(t *testing.T) {
 func TestHashKVFutureRevision(t *testing.T) {
 	s := openStore(t)
 	mustPut(t, s, "a", "1")
-	if _, _, _, err := s.HashKV(2); err != ErrFutureRev {
-		t.Fatalf("HashKV(2) at revision 1: %v, want ErrFutureRev", err)
+	if _, _, _, err := s.HashKV(3); err != ErrFutureRev {
+		t.Fatalf("HashKV(3) at revision 2: %v, want ErrFutureRev", err)
 	}
 }
 

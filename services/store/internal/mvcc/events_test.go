@@ -10,8 +10,8 @@ import (
 
 // eventsFixture:
 //
-//	1 put a=1   2 put b=1   3 put a=2   4 delete a
-//	5 txn: put c=1, put d=1, delete b   6 put a=3
+//	2 put a=1   3 put b=1   4 put a=2   5 delete a
+//	6 txn: put c=1, put d=1, delete b   7 put a=3
 func eventsFixture(t *testing.T) *Store {
 	t.Helper()
 	s := openStore(t)
@@ -21,7 +21,7 @@ func eventsFixture(t *testing.T) *Store {
 	mustDelete(t, s, "a")
 	mustTxn(t, s, &pb.TxnRequest{Success: ops(putOp("c", "1"), putOp("d", "1"), delOp("b", ""))})
 	mustPut(t, s, "a", "3")
-	wantRev(t, s, 6)
+	wantRev(t, s, 7)
 	return s
 }
 
@@ -39,28 +39,29 @@ func TestEvents(t *testing.T) {
 		want     string
 		wantNext int64
 	}{
-		{"everything in revision order", 1, all(EventFilter{}), 100,
-			"PUT a@1, PUT b@2, PUT a@3, DELETE a@4, PUT c@5, PUT d@5, DELETE b@5, PUT a@6", 7},
-		{"with prev_kv", 1, all(EventFilter{PrevKV: true}), 100,
-			`PUT a@1, PUT b@2, PUT a@3(prev "1"@1), DELETE a@4(prev "2"@3), PUT c@5, PUT d@5, DELETE b@5(prev "1"@2), PUT a@6`, 7},
-		{"from the middle", 4, all(EventFilter{}), 100, "DELETE a@4, PUT c@5, PUT d@5, DELETE b@5, PUT a@6", 7},
-		{"from the current revision", 6, all(EventFilter{}), 100, "PUT a@6", 7},
-		{"from the next revision", 7, all(EventFilter{}), 100, "", 7},
+		{"everything in revision order", 2, all(EventFilter{}), 100,
+			"PUT a@2, PUT b@3, PUT a@4, DELETE a@5, PUT c@6, PUT d@6, DELETE b@6, PUT a@7", 8},
+		{"with prev_kv", 2, all(EventFilter{PrevKV: true}), 100,
+			`PUT a@2, PUT b@3, PUT a@4(prev "1"@2), DELETE a@5(prev "2"@4), PUT c@6, PUT d@6, DELETE b@6(prev "1"@3), PUT a@7`, 8},
+		{"from the middle", 5, all(EventFilter{}), 100, "DELETE a@5, PUT c@6, PUT d@6, DELETE b@6, PUT a@7", 8},
+		{"from the current revision", 7, all(EventFilter{}), 100, "PUT a@7", 8},
+		{"from the next revision", 8, all(EventFilter{}), 100, "", 8},
 		{"from a far future revision", 100, all(EventFilter{}), 100, "", 100},
-		{"from 0", 0, all(EventFilter{}), 100, "PUT a@1, PUT b@2, PUT a@3, DELETE a@4, PUT c@5, PUT d@5, DELETE b@5, PUT a@6", 7},
-		{"no put", 1, all(EventFilter{NoPut: true}), 100, "DELETE a@4, DELETE b@5", 7},
-		{"no delete", 1, all(EventFilter{NoDelete: true}), 100, "PUT a@1, PUT b@2, PUT a@3, PUT c@5, PUT d@5, PUT a@6", 7},
-		{"no put and no delete", 1, all(EventFilter{NoPut: true, NoDelete: true}), 100, "", 7},
-		{"single key", 1, EventFilter{Key: []byte("a")}, 100, "PUT a@1, PUT a@3, DELETE a@4, PUT a@6", 7},
-		{"single key is not a prefix", 1, EventFilter{Key: []byte("")}, 100, "", 7},
-		{"range", 1, EventFilter{Key: []byte("b"), End: []byte("d")}, 100, "PUT b@2, PUT c@5, DELETE b@5", 7},
-		{"from key", 1, EventFilter{Key: []byte("c"), End: []byte{0}}, 100, "PUT c@5, PUT d@5", 7},
-		{"max 1", 1, all(EventFilter{}), 1, "PUT a@1", 2},
-		{"max 2", 1, all(EventFilter{}), 2, "PUT a@1, PUT b@2", 3},
-		{"max never splits a revision", 5, all(EventFilter{}), 1, "PUT c@5, PUT d@5, DELETE b@5", 6},
-		{"max reached inside a revision finishes it", 4, all(EventFilter{}), 2, "DELETE a@4, PUT c@5, PUT d@5, DELETE b@5", 6},
-		{"max reached at a revision boundary", 1, all(EventFilter{}), 4, "PUT a@1, PUT b@2, PUT a@3, DELETE a@4", 5},
-		{"max counts matching events only", 1, EventFilter{Key: []byte("d")}, 1, "PUT d@5", 6},
+		{"from 1, the revision of the empty store", 1, all(EventFilter{}), 100, "PUT a@2, PUT b@3, PUT a@4, DELETE a@5, PUT c@6, PUT d@6, DELETE b@6, PUT a@7", 8},
+		{"from 0", 0, all(EventFilter{}), 100, "PUT a@2, PUT b@3, PUT a@4, DELETE a@5, PUT c@6, PUT d@6, DELETE b@6, PUT a@7", 8},
+		{"no put", 2, all(EventFilter{NoPut: true}), 100, "DELETE a@5, DELETE b@6", 8},
+		{"no delete", 2, all(EventFilter{NoDelete: true}), 100, "PUT a@2, PUT b@3, PUT a@4, PUT c@6, PUT d@6, PUT a@7", 8},
+		{"no put and no delete", 2, all(EventFilter{NoPut: true, NoDelete: true}), 100, "", 8},
+		{"single key", 2, EventFilter{Key: []byte("a")}, 100, "PUT a@2, PUT a@4, DELETE a@5, PUT a@7", 8},
+		{"single key is not a prefix", 2, EventFilter{Key: []byte("")}, 100, "", 8},
+		{"range", 2, EventFilter{Key: []byte("b"), End: []byte("d")}, 100, "PUT b@3, PUT c@6, DELETE b@6", 8},
+		{"from key", 2, EventFilter{Key: []byte("c"), End: []byte{0}}, 100, "PUT c@6, PUT d@6", 8},
+		{"max 1", 2, all(EventFilter{}), 1, "PUT a@2", 3},
+		{"max 2", 2, all(EventFilter{}), 2, "PUT a@2, PUT b@3", 4},
+		{"max never splits a revision", 6, all(EventFilter{}), 1, "PUT c@6, PUT d@6, DELETE b@6", 7},
+		{"max reached inside a revision finishes it", 5, all(EventFilter{}), 2, "DELETE a@5, PUT c@6, PUT d@6, DELETE b@6", 7},
+		{"max reached at a revision boundary", 2, all(EventFilter{}), 4, "PUT a@2, PUT b@3, PUT a@4, DELETE a@5", 6},
+		{"max counts matching events only", 2, EventFilter{Key: []byte("d")}, 1, "PUT d@6", 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -78,14 +79,14 @@ func TestEvents(t *testing.T) {
 	}
 
 	t.Run("event contents", func(t *testing.T) {
-		evs, _, err := s.Events(3, EventFilter{Key: []byte("a"), PrevKV: true}, 100)
+		evs, _, err := s.Events(4, EventFilter{Key: []byte("a"), PrevKV: true}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []string{
-			`PUT a="2" c1 m3 v2 l0 prev a="1" c1 m1 v1 l0`,
-			`DELETE a="" c0 m4 v0 l0 prev a="2" c1 m3 v2 l0`,
-			`PUT a="3" c6 m6 v1 l0 prev <nil>`,
+			`PUT a="2" c2 m4 v2 l0 prev a="1" c2 m2 v1 l0`,
+			`DELETE a="" c0 m5 v0 l0 prev a="2" c2 m4 v2 l0`,
+			`PUT a="3" c7 m7 v1 l0 prev <nil>`,
 		}
 		for i, ev := range evs {
 			got := fmt.Sprintf("%s %s prev %s", ev.Type, kvString(ev.Kv), kvString(ev.PrevKv))

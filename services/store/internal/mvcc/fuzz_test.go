@@ -30,10 +30,10 @@ func fuzzSeeds() []*pb.TxnRequest {
 		{Success: ops(putReqOp(&pb.PutRequest{Key: []byte("a"), Lease: 99}))},
 		{Success: ops(putReqOp(&pb.PutRequest{Key: []byte("a"), Lease: 1, PrevKv: true}), putReqOp(&pb.PutRequest{Key: []byte("b"), IgnoreValue: true, IgnoreLease: true}))},
 		{Success: ops(putReqOp(&pb.PutRequest{Key: []byte("nope"), IgnoreValue: true}))},
-		{Success: ops(rangeOp(&pb.RangeRequest{Key: []byte("a"), RangeEnd: []byte("z"), Revision: 2, Limit: 1, SortTarget: pb.RangeRequest_VALUE, SortOrder: pb.RangeRequest_DESCEND}))},
+		{Success: ops(rangeOp(&pb.RangeRequest{Key: []byte("a"), RangeEnd: []byte("z"), Revision: 3, Limit: 1, SortTarget: pb.RangeRequest_VALUE, SortOrder: pb.RangeRequest_DESCEND}))},
 		{Success: ops(rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 1 << 40}))},
 		{Success: ops(putOp("n", ""), txnOp(&pb.TxnRequest{
-			Compare: []*pb.Compare{cmpMod("n", pb.Compare_LESS, 5), cmpLease("a", pb.Compare_NOT_EQUAL, 0)},
+			Compare: []*pb.Compare{cmpMod("n", pb.Compare_LESS, 6), cmpLease("a", pb.Compare_NOT_EQUAL, 0)},
 			Success: ops(putOp("t", ""), txnOp(&pb.TxnRequest{Failure: ops(delOp("a", ""))})),
 			Failure: ops(putOp("f", ""), getOp("n")),
 		}))},
@@ -77,7 +77,7 @@ func FuzzApplyTxn(f *testing.F) {
 		}
 		_, _ = w.Put(&pb.PutRequest{Key: []byte("n"), Value: []byte("plain")})
 		_, _ = w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("c")})
-		_, _ = w.Compact(2)
+		_, _ = w.Compact(3)
 	})
 
 	f.Fuzz(func(t *testing.T, data []byte) {

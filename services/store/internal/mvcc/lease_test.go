@@ -12,10 +12,10 @@ func TestLeaseGrant(t *testing.T) {
 	var resp *pb.LeaseGrantResponse
 	var err error
 	apply(t, s, func(w *WriteTxn) { resp, err = w.LeaseGrant(1, 30) })
-	if err != nil || resp.ID != 1 || resp.TTL != 30 || resp.Header.Revision != 1 {
+	if err != nil || resp.ID != 1 || resp.TTL != 30 || resp.Header.Revision != 2 {
 		t.Fatalf("grant: %v %v", resp, err)
 	}
-	wantRev(t, s, 1)
+	wantRev(t, s, 2)
 	wantErr(t, doGrant(t, s, 1, 99), ErrLeaseExists)
 	if ttl, ok := s.LeaseTTL(1); !ok || ttl != 30 {
 		t.Fatalf("TTL after a second grant: %d %v, want 30", ttl, ok)
@@ -41,7 +41,7 @@ func TestLeaseGrant(t *testing.T) {
 func TestLeaseRevoke(t *testing.T) {
 	tests := []struct {
 		name       string
-		setup      func(t *testing.T, s *Store) // starts with leases 1 and 2, revision 0
+		setup      func(t *testing.T, s *Store) // starts with leases 1 and 2, revision 1
 		revoke     int64
 		wantErr    error
 		wantRev    int64
@@ -53,13 +53,13 @@ func TestLeaseRevoke(t *testing.T) {
 			name:    "unknown lease",
 			setup:   func(t *testing.T, s *Store) { mustPutLease(t, s, "a", "", 1) },
 			revoke:  99,
-			wantErr: ErrLeaseNotFound, wantRev: 1, wantKeys: "a", wantLeases: 2,
+			wantErr: ErrLeaseNotFound, wantRev: 2, wantKeys: "a", wantLeases: 2,
 		},
 		{
 			name:    "lease without keys takes no revision",
 			setup:   func(t *testing.T, s *Store) { mustPutLease(t, s, "a", "", 1) },
 			revoke:  2,
-			wantRev: 1, wantKeys: "a", wantLeases: 1,
+			wantRev: 2, wantKeys: "a", wantLeases: 1,
 		},
 		{
 			name: "attached keys go in one revision, in key order",
@@ -70,8 +70,8 @@ func TestLeaseRevoke(t *testing.T) {
 				mustPutLease(t, s, "d", "", 1)
 			},
 			revoke:  1,
-			wantRev: 5, wantKeys: "b", wantLeases: 1,
-			wantEvents: `DELETE a@5(prev ""@2), DELETE c@5(prev ""@1), DELETE d@5(prev ""@4)`,
+			wantRev: 6, wantKeys: "b", wantLeases: 1,
+			wantEvents: `DELETE a@6(prev ""@3), DELETE c@6(prev ""@2), DELETE d@6(prev ""@5)`,
 		},
 		{
 			name: "keys moved off the lease stay",
@@ -82,7 +82,7 @@ func TestLeaseRevoke(t *testing.T) {
 				mustPutLease(t, s, "b", "", 2)
 			},
 			revoke:  1,
-			wantRev: 4, wantKeys: "a,b", wantLeases: 1,
+			wantRev: 5, wantKeys: "a,b", wantLeases: 1,
 		},
 		{
 			name: "deleted keys are not deleted again",
@@ -92,8 +92,8 @@ func TestLeaseRevoke(t *testing.T) {
 				mustDelete(t, s, "a")
 			},
 			revoke:  1,
-			wantRev: 4, wantKeys: "", wantLeases: 1,
-			wantEvents: `DELETE b@4(prev ""@2)`,
+			wantRev: 5, wantKeys: "", wantLeases: 1,
+			wantEvents: `DELETE b@5(prev ""@3)`,
 		},
 		{
 			name: "keys attached in a txn",
@@ -103,8 +103,8 @@ func TestLeaseRevoke(t *testing.T) {
 					putReqOp(&pb.PutRequest{Key: []byte("y"), Lease: 2}))})
 			},
 			revoke:  2,
-			wantRev: 2, wantKeys: "", wantLeases: 1,
-			wantEvents: `DELETE x@2(prev ""@1), DELETE y@2(prev ""@1)`,
+			wantRev: 3, wantKeys: "", wantLeases: 1,
+			wantEvents: `DELETE x@3(prev ""@2), DELETE y@3(prev ""@2)`,
 		},
 	}
 	for _, tt := range tests {

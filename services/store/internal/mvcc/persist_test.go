@@ -21,18 +21,18 @@ func buildState(t *testing.T, s *Store) {
 	mustGrant(t, s, 1, 10)
 	mustGrant(t, s, 2, 20)
 	mustGrant(t, s, 3, 30)
-	mustPut(t, s, "a", "1")                                                         // 1
-	mustPutLease(t, s, "a", "2", 1)                                                 // 2
-	mustPutLease(t, s, "b", "1", 1)                                                 // 3
-	mustPut(t, s, "c", "1")                                                         // 4
-	mustDelete(t, s, "c")                                                           // 5
-	mustPutLease(t, s, "d", "1", 2)                                                 // 6
-	mustPut(t, s, "gone", "1")                                                      // 7
-	mustDelete(t, s, "gone")                                                        // 8
-	mustCompact(t, s, 5)                                                            //
-	mustPut(t, s, "c", "again")                                                     // 9
-	mustPutLease(t, s, "d", "2", 1)                                                 // 10: moved to lease 1
-	mustTxn(t, s, &pb.TxnRequest{Success: ops(putOp("t1", "x"), putOp("t2", "y"))}) // 11
+	mustPut(t, s, "a", "1")                                                         // 2
+	mustPutLease(t, s, "a", "2", 1)                                                 // 3
+	mustPutLease(t, s, "b", "1", 1)                                                 // 4
+	mustPut(t, s, "c", "1")                                                         // 5
+	mustDelete(t, s, "c")                                                           // 6
+	mustPutLease(t, s, "d", "1", 2)                                                 // 7
+	mustPut(t, s, "gone", "1")                                                      // 8
+	mustDelete(t, s, "gone")                                                        // 9
+	mustCompact(t, s, 6)                                                            //
+	mustPut(t, s, "c", "again")                                                     // 10
+	mustPutLease(t, s, "d", "2", 1)                                                 // 11: moved to lease 1
+	mustTxn(t, s, &pb.TxnRequest{Success: ops(putOp("t1", "x"), putOp("t2", "y"))}) // 12
 	apply(t, s, func(w *WriteTxn) {
 		w.SetMember(&pb.Member{ID: 7, Name: "m7", PeerURLs: []string{"http://p"}, ClientURLs: []string{"http://c"}})
 		w.SetMember(&pb.Member{ID: 8, Name: "m8"})
@@ -103,28 +103,28 @@ func TestReopen(t *testing.T) {
 		if got := kvString(mustPut(t, s2, "a", "3").PrevKv); got != "<nil>" {
 			t.Fatal(got)
 		}
-		if got := kvString(get(t, s2, "a")); got != `a="3" c1 m12 v3 l0` {
+		if got := kvString(get(t, s2, "a")); got != `a="3" c2 m13 v3 l0` {
 			t.Errorf("a: %s", got)
 		}
 		mustPut(t, s2, "gone", "back")
-		if got := kvString(get(t, s2, "gone")); got != `gone="back" c13 m13 v1 l0` {
+		if got := kvString(get(t, s2, "gone")); got != `gone="back" c14 m14 v1 l0` {
 			t.Errorf("re-created key: %s", got)
 		}
 		mustPut(t, s2, "c", "x")
-		if got := kvString(get(t, s2, "c")); got != `c="x" c9 m14 v2 l0` {
+		if got := kvString(get(t, s2, "c")); got != `c="x" c10 m15 v2 l0` {
 			t.Errorf("c: %s", got)
 		}
 		// Lease 1 still holds b and d (a was just detached).
 		resp, err := doRevoke(t, s2, 1)
-		if err != nil || resp.Header.Revision != 15 {
+		if err != nil || resp.Header.Revision != 16 {
 			t.Fatalf("revoke: %v %v", resp, err)
 		}
 		if got := keysOf(mustRange(t, s2, allKeys()).Kvs); got != "a,c,gone,t1,t2" {
 			t.Errorf("keys after revoke: %s", got)
 		}
 		wantErr(t, doGrant(t, s2, 3, 1), ErrLeaseExists)
-		wantErr(t, doCompact(t, s2, 5), ErrCompacted)
-		_, err = s2.Range(&pb.RangeRequest{Key: []byte("a"), Revision: 4})
+		wantErr(t, doCompact(t, s2, 6), ErrCompacted)
+		_, err = s2.Range(&pb.RangeRequest{Key: []byte("a"), Revision: 5})
 		wantErr(t, err, ErrCompacted)
 	})
 }
@@ -144,7 +144,7 @@ func TestReopenKeepsAppliedIndexWithoutWrites(t *testing.T) {
 	}
 	s.Close()
 	s2 := openStoreAt(t, path, false)
-	if s2.AppliedIndex() != 41 || s2.Rev() != 1 {
+	if s2.AppliedIndex() != 41 || s2.Rev() != 2 {
 		t.Fatalf("after reopen: applied %d rev %d", s2.AppliedIndex(), s2.Rev())
 	}
 }
@@ -323,7 +323,7 @@ func TestRestoreTruncatedSnapshot(t *testing.T) {
 	if err := s.Restore(bytes.NewReader(data)); err == nil {
 		t.Fatal("Restore accepted a truncated snapshot")
 	}
-	if got := kvString(get(t, s, "k")); got != `k="v" c1 m1 v1 l0` {
+	if got := kvString(get(t, s, "k")); got != `k="v" c2 m2 v1 l0` {
 		t.Fatalf("state changed: %s", got)
 	}
 }
@@ -426,8 +426,8 @@ func TestApplyIndexAndChanged(t *testing.T) {
 			_, _ = w.Put(&pb.PutRequest{Key: []byte("a")})
 			_, _ = w.Put(&pb.PutRequest{Key: []byte("b")})
 		}, true},
-		{"compaction", 13, func(w *WriteTxn) { _, _ = w.Compact(2) }, true},
-		{"failed compaction", 14, func(w *WriteTxn) { _, _ = w.Compact(2) }, false},
+		{"compaction", 13, func(w *WriteTxn) { _, _ = w.Compact(3) }, true},
+		{"failed compaction", 14, func(w *WriteTxn) { _, _ = w.Compact(3) }, false},
 		{"revoke with keys", 15, func(w *WriteTxn) {
 			_, _ = w.Put(&pb.PutRequest{Key: []byte("l"), Lease: 1})
 			_, _ = w.LeaseRevoke(1)
@@ -470,7 +470,7 @@ func TestMembers(t *testing.T) {
 	if len(ms) != 1 || ms[1].Name != "uno" || ms[1].PeerURLs[0] != "http://1b" {
 		t.Fatalf("members %v", ms)
 	}
-	wantRev(t, s, 0)
+	wantRev(t, s, 1) // member changes take no revision: still the empty store's
 }
 
 func TestHashKV(t *testing.T) {
@@ -479,19 +479,19 @@ func TestHashKV(t *testing.T) {
 	mustPut(t, s, "b", "1")
 	mustPut(t, s, "a", "2")
 	h0, rev0, c0, err := s.HashKV(0)
-	if err != nil || rev0 != 3 || c0 != 0 {
+	if err != nil || rev0 != 4 || c0 != 0 {
 		t.Fatalf("HashKV(0): %d %d %d %v", h0, rev0, c0, err)
 	}
-	if h, rev, _, _ := s.HashKV(3); h != h0 || rev != 3 {
-		t.Fatalf("HashKV(3) = %d@%d, HashKV(0) = %d", h, rev, h0)
+	if h, rev, _, _ := s.HashKV(4); h != h0 || rev != 4 {
+		t.Fatalf("HashKV(4) = %d@%d, HashKV(0) = %d", h, rev, h0)
 	}
-	h2, rev2, _, err := s.HashKV(2)
-	if err != nil || rev2 != 2 || h2 == h0 {
-		t.Fatalf("HashKV(2): %d %d %v", h2, rev2, err)
+	h3, rev3, _, err := s.HashKV(3)
+	if err != nil || rev3 != 3 || h3 == h0 {
+		t.Fatalf("HashKV(3): %d %d %v", h3, rev3, err)
 	}
 	mustPut(t, s, "c", "1")
-	if h, _, _, _ := s.HashKV(3); h != h0 {
-		t.Fatal("HashKV(3) changed after a later write")
+	if h, _, _, _ := s.HashKV(4); h != h0 {
+		t.Fatal("HashKV(4) changed after a later write")
 	}
 	// The same history gives the same hash on another store.
 	o := openStore(t)
@@ -501,11 +501,11 @@ func TestHashKV(t *testing.T) {
 	if h, _, _, _ := o.HashKV(0); h != h0 {
 		t.Fatal("same history, different hash")
 	}
-	mustCompact(t, s, 2)
-	if _, _, c, err := s.HashKV(0); err != nil || c != 2 {
+	mustCompact(t, s, 3)
+	if _, _, c, err := s.HashKV(0); err != nil || c != 3 {
 		t.Fatalf("after compaction: compact %d err %v", c, err)
 	}
-	if _, _, _, err := s.HashKV(1); err != ErrCompacted {
+	if _, _, _, err := s.HashKV(2); err != ErrCompacted {
 		t.Fatalf("HashKV below compaction: %v", err)
 	}
 }

@@ -74,15 +74,35 @@ func (s *Store) rangeTx(tx *bolt.Tx, r *pb.RangeRequest, cur, compact int64) (*p
 	if limit > 0 && int64(len(fetch)) > limit {
 		fetch = fetch[:limit+1]
 	}
+	// Copy the records into one buffer and decode them in place: one
+	// allocation for all values instead of several per key.
 	kvb := tx.Bucket(bucketKV)
-	kvs := make([]*mvccpb.KeyValue, 0, len(fetch))
-	for _, rv := range fetch {
-		kv, err := getKV(kvb, rv)
-		if err != nil {
+	raws := make([][]byte, len(fetch))
+	total := 0
+	for i, rv := range fetch {
+		v := kvb.Get(revKey(rv))
+		if v == nil {
 			if rev < s.compactRev.Load() {
 				return nil, ErrCompacted
 			}
-			return nil, err
+			return nil, fmt.Errorf("%w: revision %d.%d missing", ErrCorrupt, rv.main, rv.sub)
+		}
+		raws[i] = v
+		total += len(v)
+	}
+	arena := make([]byte, 0, total)
+	structs := make([]mvccpb.KeyValue, len(fetch))
+	kvs := make([]*mvccpb.KeyValue, 0, len(fetch))
+	for i, v := range raws {
+		start := len(arena)
+		arena = append(arena, v...)
+		rec := arena[start:len(arena):len(arena)]
+		if len(rec) < 1 || rec[0] != kindPut {
+			return nil, fmt.Errorf("%w: revision %d.%d is not a value", ErrCorrupt, fetch[i].main, fetch[i].sub)
+		}
+		kv := &structs[i]
+		if err := decodeKV(kv, rec[1:]); err != nil {
+			return nil, fmt.Errorf("%w: revision %d.%d: %v", ErrCorrupt, fetch[i].main, fetch[i].sub, err)
 		}
 		if !passes(r, kv) {
 			continue

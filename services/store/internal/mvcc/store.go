@@ -111,6 +111,10 @@ func (s *Store) open() error {
 				return err
 			}
 		}
+		// As etcd, an empty store is at revision 1; its first write gets 2.
+		if meta := tx.Bucket(bucketMeta); meta.Get(metaRev) == nil {
+			return putInt(meta, metaRev, 1)
+		}
 		return nil
 	})
 	if err == nil {
@@ -435,13 +439,21 @@ func revKey(r revision) []byte {
 	return b
 }
 
+// decodeRecord parses a kv bucket entry. The returned KeyValue does not
+// alias v, which is only valid inside its bbolt transaction.
 func decodeRecord(k, v []byte) (revision, byte, *mvccpb.KeyValue, error) {
+	return decodeRecordIn(k, append([]byte(nil), v...))
+}
+
+// decodeRecordIn parses a kv bucket entry whose value the caller owns; the
+// KeyValue aliases it.
+func decodeRecordIn(k, v []byte) (revision, byte, *mvccpb.KeyValue, error) {
 	if len(k) != 16 || len(v) < 1 || (v[0] != kindPut && v[0] != kindDelete) {
 		return revision{}, 0, nil, fmt.Errorf("%w: bad kv record %x", ErrCorrupt, k)
 	}
 	r := revision{main: int64(binary.BigEndian.Uint64(k)), sub: int64(binary.BigEndian.Uint64(k[8:]))}
 	kv := &mvccpb.KeyValue{}
-	if err := kv.Unmarshal(v[1:]); err != nil {
+	if err := decodeKV(kv, v[1:]); err != nil {
 		return revision{}, 0, nil, fmt.Errorf("%w: kv record %x: %v", ErrCorrupt, k, err)
 	}
 	return r, v[0], kv, nil

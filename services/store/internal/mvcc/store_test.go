@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,22 +13,64 @@ import (
 )
 
 func TestOpenEmptyStore(t *testing.T) {
-	s := openStore(t)
-	if s.Rev() != 0 || s.CompactRev() != 0 || s.AppliedIndex() != 0 || s.KeyCount() != 0 {
-		t.Fatalf("fresh store: rev %d compact %d applied %d keys %d, want all 0", s.Rev(), s.CompactRev(), s.AppliedIndex(), s.KeyCount())
+	path := filepath.Join(t.TempDir(), "state.db")
+	s := openStoreAt(t, path, true)
+	// As etcd: an empty store is at revision 1 and has never been compacted.
+	if s.Rev() != 1 || s.CompactRev() != 0 || s.AppliedIndex() != 0 || s.KeyCount() != 0 {
+		t.Fatalf("fresh store: rev %d compact %d applied %d keys %d, want rev 1 and the rest 0", s.Rev(), s.CompactRev(), s.AppliedIndex(), s.KeyCount())
 	}
 	resp := mustRange(t, s, allKeys())
-	if len(resp.Kvs) != 0 || resp.Count != 0 || resp.Header.Revision != 0 {
+	if len(resp.Kvs) != 0 || resp.Count != 0 || resp.Header.Revision != 1 {
 		t.Fatalf("range on empty store: %v", resp)
+	}
+	resp = mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 1})
+	if len(resp.Kvs) != 0 || resp.Count != 0 || resp.Header.Revision != 1 {
+		t.Fatalf("range at revision 1 on empty store: %v", resp)
+	}
+	if _, err := s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: 2}); err != ErrFutureRev {
+		t.Fatalf("range at revision 2 on empty store: %v, want ErrFutureRev", err)
+	}
+	all := EventFilter{Key: []byte{0}, End: []byte{0}}
+	if evs, next, err := s.Events(1, all, 100); err != nil || len(evs) != 0 || next != 2 {
+		t.Fatalf("events from 1 on empty store: %s next %d err %v, want none, next 2", eventsString(evs), next, err)
+	}
+	if _, rev, compact, err := s.HashKV(0); err != nil || rev != 1 || compact != 0 {
+		t.Fatalf("HashKV(0) on empty store: rev %d compact %d err %v", rev, compact, err)
 	}
 	if got := len(s.Leases()); got != 0 {
 		t.Fatalf("%d leases on empty store", got)
 	}
-	// Our store starts at revision 0, so the first write takes revision 1
-	// (etcd starts at 1 and its first write takes 2).
-	if r := mustPut(t, s, "k", "v"); r.Header.Revision != 1 {
-		t.Fatalf("first put got revision %d, want 1", r.Header.Revision)
+	// Reopening an empty store keeps it at revision 1.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
+	s = openStoreAt(t, path, false)
+	if s.Rev() != 1 || s.CompactRev() != 0 {
+		t.Fatalf("reopened empty store: rev %d compact %d, want 1 and 0", s.Rev(), s.CompactRev())
+	}
+	// So the first write takes revision 2, as in etcd.
+	if r := mustPut(t, s, "k", "v"); r.Header.Revision != 2 {
+		t.Fatalf("first put got revision %d, want 2", r.Header.Revision)
+	}
+	if evs, next, err := s.Events(1, all, 100); err != nil || eventsString(evs) != "PUT k@2" || next != 3 {
+		t.Fatalf("events from 1 after the first put: %s next %d err %v", eventsString(evs), next, err)
+	}
+
+	t.Run("compaction at revision 1", func(t *testing.T) {
+		// etcd compacts a fresh store at its revision 1 without error.
+		s := openStore(t)
+		mustCompact(t, s, 1)
+		if s.Rev() != 1 || s.CompactRev() != 1 {
+			t.Fatalf("after compaction: rev %d compact %d, want 1 and 1", s.Rev(), s.CompactRev())
+		}
+		if r := mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 1}); len(r.Kvs) != 0 || r.Header.Revision != 1 {
+			t.Fatalf("range at the compaction revision: %v", r)
+		}
+		wantErr(t, doCompact(t, s, 1), ErrCompacted)
+		if r := mustPut(t, s, "k", "v"); r.Header.Revision != 2 {
+			t.Fatalf("first put after compaction got revision %d, want 2", r.Header.Revision)
+		}
+	})
 }
 
 // TestRevisions checks that every write request takes exactly one revision
@@ -44,75 +87,75 @@ func TestRevisions(t *testing.T) {
 		{"put creates", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("a"), Value: []byte("1")})
 			return hdr(r, err)
-		}, 1, nil},
+		}, 2, nil},
 		{"put other key", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("b"), Value: []byte("1")})
 			return hdr(r, err)
-		}, 2, nil},
+		}, 3, nil},
 		{"put overwrites", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("a"), Value: []byte("2")})
 			return hdr(r, err)
-		}, 3, nil},
+		}, 4, nil},
 		{"put same value still writes", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("a"), Value: []byte("2")})
 			return hdr(r, err)
-		}, 4, nil},
+		}, 5, nil},
 		{"delete of a missing key", func(w *WriteTxn) (int64, error) {
 			r, err := w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("zz")})
 			return hdr(r, err)
-		}, 4, nil},
+		}, 5, nil},
 		{"delete of an empty range", func(w *WriteTxn) (int64, error) {
 			r, err := w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("x"), RangeEnd: []byte("z")})
 			return hdr(r, err)
-		}, 4, nil},
+		}, 5, nil},
 		{"delete", func(w *WriteTxn) (int64, error) {
 			r, err := w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("b")})
 			return hdr(r, err)
-		}, 5, nil},
+		}, 6, nil},
 		{"txn without writes", func(w *WriteTxn) (int64, error) {
 			r, err := w.Txn(&pb.TxnRequest{Success: ops(getOp("a"), getOp("b"))})
 			return hdr(r, err)
-		}, 5, nil},
+		}, 6, nil},
 		{"txn whose only write deletes nothing", func(w *WriteTxn) (int64, error) {
 			r, err := w.Txn(&pb.TxnRequest{Success: ops(delOp("nothing", ""))})
 			return hdr(r, err)
-		}, 5, nil},
+		}, 6, nil},
 		{"txn with three writes", func(w *WriteTxn) (int64, error) {
 			r, err := w.Txn(&pb.TxnRequest{Success: ops(putOp("c", "1"), putOp("d", "1"), delOp("a", ""))})
 			return hdr(r, err)
-		}, 6, nil},
+		}, 7, nil},
 		{"failed put", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("e"), Lease: 99})
 			return hdr(r, err)
-		}, 6, ErrLeaseNotFound},
+		}, 7, ErrLeaseNotFound},
 		{"failed txn", func(w *WriteTxn) (int64, error) {
 			r, err := w.Txn(&pb.TxnRequest{Success: ops(putOp("f", "1"), putReqOp(&pb.PutRequest{Key: []byte("g"), Lease: 99}))})
 			return hdr(r, err)
-		}, 6, ErrLeaseNotFound},
+		}, 7, ErrLeaseNotFound},
 		{"lease grant", func(w *WriteTxn) (int64, error) {
 			r, err := w.LeaseGrant(8, 10)
 			return hdr(r, err)
-		}, 6, nil},
+		}, 7, nil},
 		{"revoke of a lease without keys", func(w *WriteTxn) (int64, error) {
 			r, err := w.LeaseRevoke(8)
 			return hdr(r, err)
-		}, 6, nil},
+		}, 7, nil},
 		{"put with lease", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("l1"), Lease: 7})
 			return hdr(r, err)
-		}, 7, nil},
+		}, 8, nil},
 		{"put with lease again", func(w *WriteTxn) (int64, error) {
 			r, err := w.Put(&pb.PutRequest{Key: []byte("l2"), Lease: 7})
 			return hdr(r, err)
-		}, 8, nil},
+		}, 9, nil},
 		{"revoke deleting two keys", func(w *WriteTxn) (int64, error) {
 			r, err := w.LeaseRevoke(7)
 			return hdr(r, err)
-		}, 9, nil},
+		}, 10, nil},
 		{"compaction", func(w *WriteTxn) (int64, error) {
-			r, err := w.Compact(3)
+			r, err := w.Compact(4)
 			return hdr(r, err)
-		}, 9, nil},
+		}, 10, nil},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -128,15 +171,15 @@ func TestRevisions(t *testing.T) {
 	}
 
 	t.Run("txn writes share one revision, numbered by sub revision", func(t *testing.T) {
-		var at6 []string
+		var at7 []string
 		for _, r := range records(t, s) {
-			if strings.HasPrefix(r, "6.") {
-				at6 = append(at6, r)
+			if strings.HasPrefix(r, "7.") {
+				at7 = append(at7, r)
 			}
 		}
-		want := []string{"6.0 p c", "6.1 p d", "6.2 d a"}
-		if !slices.Equal(at6, want) {
-			t.Fatalf("records at revision 6: %q, want %q", at6, want)
+		want := []string{"7.0 p c", "7.1 p d", "7.2 d a"}
+		if !slices.Equal(at7, want) {
+			t.Fatalf("records at revision 7: %q, want %q", at7, want)
 		}
 	})
 }
@@ -162,7 +205,7 @@ func TestBatchTakesOneRevisionPerRequest(t *testing.T) {
 			revs = append(revs, r.Header.Revision)
 		}
 		// Nothing is visible to readers before the commit.
-		if got := s.Rev(); got != 0 {
+		if got := s.Rev(); got != 1 {
 			t.Errorf("revision %d visible before commit", got)
 		}
 		if resp, err := s.Range(allKeys()); err != nil || len(resp.Kvs) != 0 {
@@ -172,10 +215,10 @@ func TestBatchTakesOneRevisionPerRequest(t *testing.T) {
 		r, _ := w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("b")})
 		revs = append(revs, r.Header.Revision)
 	})
-	if want := []int64{1, 2, 3, 4}; !slices.Equal(revs, want) {
+	if want := []int64{2, 3, 4, 5}; !slices.Equal(revs, want) {
 		t.Fatalf("revisions %v, want %v", revs, want)
 	}
-	wantRev(t, s, 4)
+	wantRev(t, s, 5)
 	if got := keysOf(mustRange(t, s, allKeys()).Kvs); got != "a,c" {
 		t.Fatalf("keys %s, want a,c", got)
 	}
@@ -192,27 +235,27 @@ func TestKeyMetadata(t *testing.T) {
 		do   func()
 		want string // kvString of key "k", or <nil>
 	}{
-		{"create", func() { mustPut(t, s, "k", "v1") }, `k="v1" c1 m1 v1 l0`},
-		{"other key does not touch k", func() { mustPut(t, s, "other", "x") }, `k="v1" c1 m1 v1 l0`},
-		{"update", func() { mustPut(t, s, "k", "v2") }, `k="v2" c1 m3 v2 l0`},
-		{"attach lease", func() { mustPutLease(t, s, "k", "v3", 1) }, `k="v3" c1 m4 v3 l1`},
+		{"create", func() { mustPut(t, s, "k", "v1") }, `k="v1" c2 m2 v1 l0`},
+		{"other key does not touch k", func() { mustPut(t, s, "other", "x") }, `k="v1" c2 m2 v1 l0`},
+		{"update", func() { mustPut(t, s, "k", "v2") }, `k="v2" c2 m4 v2 l0`},
+		{"attach lease", func() { mustPutLease(t, s, "k", "v3", 1) }, `k="v3" c2 m5 v3 l1`},
 		{"ignore_value keeps value", func() {
 			mustPutReq(t, s, &pb.PutRequest{Key: []byte("k"), IgnoreValue: true, Lease: 2})
-		}, `k="v3" c1 m5 v4 l2`},
+		}, `k="v3" c2 m6 v4 l2`},
 		{"ignore_lease keeps lease", func() {
 			mustPutReq(t, s, &pb.PutRequest{Key: []byte("k"), Value: []byte("v5"), IgnoreLease: true})
-		}, `k="v5" c1 m6 v5 l2`},
-		{"put without lease detaches", func() { mustPut(t, s, "k", "v6") }, `k="v6" c1 m7 v6 l0`},
+		}, `k="v5" c2 m7 v5 l2`},
+		{"put without lease detaches", func() { mustPut(t, s, "k", "v6") }, `k="v6" c2 m8 v6 l0`},
 		{"delete", func() { mustDelete(t, s, "k") }, `<nil>`},
-		{"re-create resets version and create revision", func() { mustPut(t, s, "k", "new") }, `k="new" c9 m9 v1 l0`},
-		{"update after re-create", func() { mustPut(t, s, "k", "newer") }, `k="newer" c9 m10 v2 l0`},
-		{"txn write", func() { mustTxn(t, s, &pb.TxnRequest{Success: ops(putOp("x", ""), putOp("k", "t"))}) }, `k="t" c9 m11 v3 l0`},
+		{"re-create resets version and create revision", func() { mustPut(t, s, "k", "new") }, `k="new" c10 m10 v1 l0`},
+		{"update after re-create", func() { mustPut(t, s, "k", "newer") }, `k="newer" c10 m11 v2 l0`},
+		{"txn write", func() { mustTxn(t, s, &pb.TxnRequest{Success: ops(putOp("x", ""), putOp("k", "t"))}) }, `k="t" c10 m12 v3 l0`},
 		{"delete and re-create in one batch", func() {
 			apply(t, s, func(w *WriteTxn) {
 				_, _ = w.DeleteRange(&pb.DeleteRangeRequest{Key: []byte("k")})
 				_, _ = w.Put(&pb.PutRequest{Key: []byte("k"), Value: []byte("b")})
 			})
-		}, `k="b" c13 m13 v1 l0`},
+		}, `k="b" c14 m14 v1 l0`},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -227,11 +270,11 @@ func TestKeyMetadata(t *testing.T) {
 // rangeFixture builds keys whose versions, create and mod revisions and
 // values all sort differently:
 //
-//	a: create 2, mod 3,  version 2, value "9"
-//	b: create 7, mod 10, version 4, value "5"
-//	c: create 1, mod 1,  version 1, value "3"
-//	d: create 4, mod 6,  version 3, value "1"
-//	foo/1 (11), foo/2 (12), fop (13); e created at 14, deleted at 15.
+//	a: create 3, mod 4,  version 2, value "9"
+//	b: create 8, mod 11, version 4, value "5"
+//	c: create 2, mod 2,  version 1, value "3"
+//	d: create 5, mod 7,  version 3, value "1"
+//	foo/1 (12), foo/2 (13), fop (14); e created at 15, deleted at 16.
 func rangeFixture(t *testing.T) *Store {
 	t.Helper()
 	s := openStore(t)
@@ -243,7 +286,7 @@ func rangeFixture(t *testing.T) *Store {
 		mustPut(t, s, kv[0], kv[1])
 	}
 	mustDelete(t, s, "e")
-	wantRev(t, s, 15)
+	wantRev(t, s, 16)
 	return s
 }
 
@@ -293,16 +336,16 @@ func TestRange(t *testing.T) {
 		{"sort mod ascend then limit", abcd(&pb.RangeRequest{SortTarget: pb.RangeRequest_MOD, SortOrder: pb.RangeRequest_ASCEND, Limit: 3}), "c,a,d", 4, true},
 		{"sort key ascend with limit", abcd(&pb.RangeRequest{SortTarget: pb.RangeRequest_KEY, SortOrder: pb.RangeRequest_ASCEND, Limit: 3}), "a,b,c", 4, true},
 
-		{"min mod revision", abcd(&pb.RangeRequest{MinModRevision: 6}), "b,d", 4, false},
-		{"max mod revision", abcd(&pb.RangeRequest{MaxModRevision: 3}), "a,c", 4, false},
-		{"min and max mod revision", abcd(&pb.RangeRequest{MinModRevision: 3, MaxModRevision: 6}), "a,d", 4, false},
-		{"min create revision", abcd(&pb.RangeRequest{MinCreateRevision: 4}), "b,d", 4, false},
-		{"max create revision", abcd(&pb.RangeRequest{MaxCreateRevision: 2}), "a,c", 4, false},
-		{"min and max create revision", abcd(&pb.RangeRequest{MinCreateRevision: 2, MaxCreateRevision: 4}), "a,d", 4, false},
-		{"filter bounds are inclusive", abcd(&pb.RangeRequest{MinModRevision: 1, MaxModRevision: 1}), "c", 4, false},
-		{"filter then limit", abcd(&pb.RangeRequest{MinModRevision: 2, Limit: 1}), "a", 4, true},
-		{"filter then limit, nothing more", abcd(&pb.RangeRequest{MinModRevision: 7, Limit: 1}), "b", 4, false},
-		{"filter and sort", abcd(&pb.RangeRequest{MinCreateRevision: 2, SortTarget: pb.RangeRequest_VALUE, SortOrder: pb.RangeRequest_DESCEND}), "a,b,d", 4, false},
+		{"min mod revision", abcd(&pb.RangeRequest{MinModRevision: 7}), "b,d", 4, false},
+		{"max mod revision", abcd(&pb.RangeRequest{MaxModRevision: 4}), "a,c", 4, false},
+		{"min and max mod revision", abcd(&pb.RangeRequest{MinModRevision: 4, MaxModRevision: 7}), "a,d", 4, false},
+		{"min create revision", abcd(&pb.RangeRequest{MinCreateRevision: 5}), "b,d", 4, false},
+		{"max create revision", abcd(&pb.RangeRequest{MaxCreateRevision: 3}), "a,c", 4, false},
+		{"min and max create revision", abcd(&pb.RangeRequest{MinCreateRevision: 3, MaxCreateRevision: 5}), "a,d", 4, false},
+		{"filter bounds are inclusive", abcd(&pb.RangeRequest{MinModRevision: 2, MaxModRevision: 2}), "c", 4, false},
+		{"filter then limit", abcd(&pb.RangeRequest{MinModRevision: 3, Limit: 1}), "a", 4, true},
+		{"filter then limit, nothing more", abcd(&pb.RangeRequest{MinModRevision: 8, Limit: 1}), "b", 4, false},
+		{"filter and sort", abcd(&pb.RangeRequest{MinCreateRevision: 3, SortTarget: pb.RangeRequest_VALUE, SortOrder: pb.RangeRequest_DESCEND}), "a,b,d", 4, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -316,22 +359,22 @@ func TestRange(t *testing.T) {
 			if resp.More != tt.wantMore {
 				t.Errorf("more %v, want %v", resp.More, tt.wantMore)
 			}
-			if resp.Header.Revision != 15 {
-				t.Errorf("header revision %d, want 15", resp.Header.Revision)
+			if resp.Header.Revision != 16 {
+				t.Errorf("header revision %d, want 16", resp.Header.Revision)
 			}
 		})
 	}
 
 	t.Run("values and metadata", func(t *testing.T) {
 		got := kvsString(mustRange(t, s, abcd(&pb.RangeRequest{})).Kvs)
-		want := `[a="9" c2 m3 v2 l0 | b="5" c7 m10 v4 l0 | c="3" c1 m1 v1 l0 | d="1" c4 m6 v3 l0]`
+		want := `[a="9" c3 m4 v2 l0 | b="5" c8 m11 v4 l0 | c="3" c2 m2 v1 l0 | d="1" c5 m7 v3 l0]`
 		if got != want {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
 	})
 	t.Run("keys_only drops values, keeps metadata", func(t *testing.T) {
 		got := kvsString(mustRange(t, s, abcd(&pb.RangeRequest{KeysOnly: true})).Kvs)
-		want := `[a="" c2 m3 v2 l0 | b="" c7 m10 v4 l0 | c="" c1 m1 v1 l0 | d="" c4 m6 v3 l0]`
+		want := `[a="" c3 m4 v2 l0 | b="" c8 m11 v4 l0 | c="" c2 m2 v1 l0 | d="" c5 m7 v3 l0]`
 		if got != want {
 			t.Fatalf("got  %s\nwant %s", got, want)
 		}
@@ -358,7 +401,7 @@ func TestRange(t *testing.T) {
 }
 
 func TestRangeRevision(t *testing.T) {
-	s := rangeFixture(t) // revisions 1..15
+	s := rangeFixture(t) // revisions 2..16
 	tests := []struct {
 		name    string
 		key     string
@@ -366,15 +409,15 @@ func TestRangeRevision(t *testing.T) {
 		want    string
 		wantErr error
 	}{
-		{"current", "a", 0, `a="9" c2 m3 v2 l0`, nil},
-		{"negative means current", "a", -5, `a="9" c2 m3 v2 l0`, nil},
-		{"exactly the current revision", "b", 15, `b="5" c7 m10 v4 l0`, nil},
-		{"past value", "a", 2, `a="x" c2 m2 v1 l0`, nil},
-		{"before creation", "a", 1, `<nil>`, nil},
-		{"past version", "b", 8, `b="x" c7 m8 v2 l0`, nil},
-		{"deleted key before deletion", "e", 14, `e="gone" c14 m14 v1 l0`, nil},
-		{"deleted key at deletion", "e", 15, `<nil>`, nil},
-		{"future", "a", 16, "", ErrFutureRev},
+		{"current", "a", 0, `a="9" c3 m4 v2 l0`, nil},
+		{"negative means current", "a", -5, `a="9" c3 m4 v2 l0`, nil},
+		{"exactly the current revision", "b", 16, `b="5" c8 m11 v4 l0`, nil},
+		{"past value", "a", 3, `a="x" c3 m3 v1 l0`, nil},
+		{"before creation", "a", 2, `<nil>`, nil},
+		{"past version", "b", 9, `b="x" c8 m9 v2 l0`, nil},
+		{"deleted key before deletion", "e", 15, `e="gone" c15 m15 v1 l0`, nil},
+		{"deleted key at deletion", "e", 16, `<nil>`, nil},
+		{"future", "a", 17, "", ErrFutureRev},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -390,20 +433,20 @@ func TestRangeRevision(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("got %s, want %s", got, tt.want)
 			}
-			if resp.Header.Revision != 15 {
-				t.Errorf("header revision %d, want the current 15", resp.Header.Revision)
+			if resp.Header.Revision != 16 {
+				t.Errorf("header revision %d, want the current 16", resp.Header.Revision)
 			}
 		})
 	}
 
 	t.Run("past range keeps its own key set", func(t *testing.T) {
-		resp := mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 4})
+		resp := mustRange(t, s, &pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 5})
 		if got := keysOf(resp.Kvs); got != "a,c,d" || resp.Count != 3 {
-			t.Fatalf("keys at 4: %s count %d, want a,c,d count 3", got, resp.Count)
+			t.Fatalf("keys at 5: %s count %d, want a,c,d count 3", got, resp.Count)
 		}
 	})
 
-	mustCompact(t, s, 6)
+	mustCompact(t, s, 7)
 	after := []struct {
 		name    string
 		key     string
@@ -411,12 +454,12 @@ func TestRangeRevision(t *testing.T) {
 		want    string
 		wantErr error
 	}{
-		{"below compaction", "a", 5, "", ErrCompacted},
-		{"far below compaction", "a", 1, "", ErrCompacted},
-		{"exactly at compaction", "d", 6, `d="1" c4 m6 v3 l0`, nil},
-		{"at compaction, key last written below it", "a", 6, `a="9" c2 m3 v2 l0`, nil},
-		{"at compaction, key created after it", "b", 6, `<nil>`, nil},
-		{"above compaction", "b", 8, `b="x" c7 m8 v2 l0`, nil},
+		{"below compaction", "a", 6, "", ErrCompacted},
+		{"far below compaction", "a", 2, "", ErrCompacted},
+		{"exactly at compaction", "d", 7, `d="1" c5 m7 v3 l0`, nil},
+		{"at compaction, key last written below it", "a", 7, `a="9" c3 m4 v2 l0`, nil},
+		{"at compaction, key created after it", "b", 7, `<nil>`, nil},
+		{"above compaction", "b", 9, `b="x" c8 m9 v2 l0`, nil},
 		{"future after compaction", "a", 99, "", ErrFutureRev},
 	}
 	for _, tt := range after {
@@ -436,7 +479,7 @@ func TestRangeRevision(t *testing.T) {
 		})
 	}
 	t.Run("compacted/count_only below compaction", func(t *testing.T) {
-		_, err := s.Range(&pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 5, CountOnly: true})
+		_, err := s.Range(&pb.RangeRequest{Key: []byte{0}, RangeEnd: []byte{0}, Revision: 6, CountOnly: true})
 		wantErr(t, err, ErrCompacted)
 	})
 }
@@ -454,87 +497,87 @@ func TestPut(t *testing.T) {
 		{
 			name:     "create with prev_kv",
 			req:      &pb.PutRequest{Key: []byte("k"), Value: []byte("v"), PrevKv: true},
-			wantPrev: "<nil>", wantKV: `k="v" c2 m2 v1 l0`, wantRev: 2,
+			wantPrev: "<nil>", wantKV: `k="v" c3 m3 v1 l0`, wantRev: 3,
 		},
 		{
 			name:     "overwrite with prev_kv",
 			setup:    func(t *testing.T, s *Store) { mustPutLease(t, s, "k", "old", 1) },
 			req:      &pb.PutRequest{Key: []byte("k"), Value: []byte("new"), PrevKv: true},
-			wantPrev: `k="old" c2 m2 v1 l1`, wantKV: `k="new" c2 m3 v2 l0`, wantRev: 3,
+			wantPrev: `k="old" c3 m3 v1 l1`, wantKV: `k="new" c3 m4 v2 l0`, wantRev: 4,
 		},
 		{
 			name:     "overwrite without prev_kv",
 			setup:    func(t *testing.T, s *Store) { mustPut(t, s, "k", "old") },
 			req:      &pb.PutRequest{Key: []byte("k"), Value: []byte("new")},
-			wantPrev: "<nil>", wantKV: `k="new" c2 m3 v2 l0`, wantRev: 3,
+			wantPrev: "<nil>", wantKV: `k="new" c3 m4 v2 l0`, wantRev: 4,
 		},
 		{
 			name:     "prev_kv of a deleted key",
 			setup:    func(t *testing.T, s *Store) { mustPut(t, s, "k", "old"); mustDelete(t, s, "k") },
 			req:      &pb.PutRequest{Key: []byte("k"), Value: []byte("new"), PrevKv: true},
-			wantPrev: "<nil>", wantKV: `k="new" c4 m4 v1 l0`, wantRev: 4,
+			wantPrev: "<nil>", wantKV: `k="new" c5 m5 v1 l0`, wantRev: 5,
 		},
 		{
 			name:     "empty value",
 			setup:    func(t *testing.T, s *Store) { mustPut(t, s, "k", "old") },
 			req:      &pb.PutRequest{Key: []byte("k")},
-			wantPrev: "<nil>", wantKV: `k="" c2 m3 v2 l0`, wantRev: 3,
+			wantPrev: "<nil>", wantKV: `k="" c3 m4 v2 l0`, wantRev: 4,
 		},
 		{
 			name:     "ignore_value keeps the value, takes the new lease",
 			setup:    func(t *testing.T, s *Store) { mustPutLease(t, s, "k", "old", 1) },
 			req:      &pb.PutRequest{Key: []byte("k"), IgnoreValue: true, Lease: 2, PrevKv: true},
-			wantPrev: `k="old" c2 m2 v1 l1`, wantKV: `k="old" c2 m3 v2 l2`, wantRev: 3,
+			wantPrev: `k="old" c3 m3 v1 l1`, wantKV: `k="old" c3 m4 v2 l2`, wantRev: 4,
 		},
 		{
 			name:     "ignore_value without lease detaches",
 			setup:    func(t *testing.T, s *Store) { mustPutLease(t, s, "k", "old", 1) },
 			req:      &pb.PutRequest{Key: []byte("k"), IgnoreValue: true},
-			wantPrev: "<nil>", wantKV: `k="old" c2 m3 v2 l0`, wantRev: 3,
+			wantPrev: "<nil>", wantKV: `k="old" c3 m4 v2 l0`, wantRev: 4,
 		},
 		{
 			name:     "ignore_lease keeps the lease",
 			setup:    func(t *testing.T, s *Store) { mustPutLease(t, s, "k", "old", 1) },
 			req:      &pb.PutRequest{Key: []byte("k"), Value: []byte("new"), IgnoreLease: true},
-			wantPrev: "<nil>", wantKV: `k="new" c2 m3 v2 l1`, wantRev: 3,
+			wantPrev: "<nil>", wantKV: `k="new" c3 m4 v2 l1`, wantRev: 4,
 		},
 		{
 			name:     "ignore_value and ignore_lease",
 			setup:    func(t *testing.T, s *Store) { mustPutLease(t, s, "k", "old", 2) },
 			req:      &pb.PutRequest{Key: []byte("k"), IgnoreValue: true, IgnoreLease: true},
-			wantPrev: "<nil>", wantKV: `k="old" c2 m3 v2 l2`, wantRev: 3,
+			wantPrev: "<nil>", wantKV: `k="old" c3 m4 v2 l2`, wantRev: 4,
 		},
 		{
 			name:    "ignore_value on a missing key",
 			req:     &pb.PutRequest{Key: []byte("k"), IgnoreValue: true},
-			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 1,
+			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 2,
 		},
 		{
 			name:    "ignore_value on a deleted key",
 			setup:   func(t *testing.T, s *Store) { mustPut(t, s, "k", "old"); mustDelete(t, s, "k") },
 			req:     &pb.PutRequest{Key: []byte("k"), IgnoreValue: true},
-			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 3,
+			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 4,
 		},
 		{
 			name:    "ignore_lease on a missing key",
 			req:     &pb.PutRequest{Key: []byte("k"), Value: []byte("v"), IgnoreLease: true},
-			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 1,
+			wantErr: ErrKeyNotFound, wantKV: "<nil>", wantRev: 2,
 		},
 		{
 			name:    "unknown lease writes nothing",
 			setup:   func(t *testing.T, s *Store) { mustPut(t, s, "k", "old") },
 			req:     &pb.PutRequest{Key: []byte("k"), Value: []byte("new"), Lease: 99},
-			wantErr: ErrLeaseNotFound, wantKV: `k="old" c2 m2 v1 l0`, wantRev: 2,
+			wantErr: ErrLeaseNotFound, wantKV: `k="old" c3 m3 v1 l0`, wantRev: 3,
 		},
 		{
 			name:    "unknown lease on a new key",
 			req:     &pb.PutRequest{Key: []byte("k"), Value: []byte("new"), Lease: 99},
-			wantErr: ErrLeaseNotFound, wantKV: "<nil>", wantRev: 1,
+			wantErr: ErrLeaseNotFound, wantKV: "<nil>", wantRev: 2,
 		},
 		{
 			name:     "binary key and value",
 			req:      &pb.PutRequest{Key: []byte{0, 0xff, 'k'}, Value: []byte{0, 1, 2}},
-			wantPrev: "<nil>", wantRev: 2,
+			wantPrev: "<nil>", wantRev: 3,
 		},
 	}
 	for _, tt := range tests {
@@ -542,7 +585,7 @@ func TestPut(t *testing.T) {
 			s := openStore(t)
 			mustGrant(t, s, 1, 10)
 			mustGrant(t, s, 2, 10)
-			mustPut(t, s, "unrelated", "u") // revision 1
+			mustPut(t, s, "unrelated", "u") // revision 2
 			if tt.setup != nil {
 				tt.setup(t, s)
 			}
@@ -564,7 +607,7 @@ func TestPut(t *testing.T) {
 				t.Errorf("key is %s", kvString(got))
 			}
 			wantRev(t, s, tt.wantRev)
-			if got := kvString(get(t, s, "unrelated")); got != `unrelated="u" c1 m1 v1 l0` {
+			if got := kvString(get(t, s, "unrelated")); got != `unrelated="u" c2 m2 v1 l0` {
 				t.Errorf("unrelated key changed: %s", got)
 			}
 		})
@@ -637,7 +680,7 @@ func TestPutLeaseAttachment(t *testing.T) {
 }
 
 func TestDeleteRange(t *testing.T) {
-	// a(1) b(2) b/1(3) b/2(4) c(5) d(6), then b again (7); deletions take 8.
+	// a(2) b(3) b/1(4) b/2(5) c(6) d(7), then b again (8); deletions take 9.
 	tests := []struct {
 		name        string
 		req         *pb.DeleteRangeRequest
@@ -646,10 +689,10 @@ func TestDeleteRange(t *testing.T) {
 		wantLeft    string
 	}{
 		{"single key", &pb.DeleteRangeRequest{Key: []byte("b")}, 1, "", "a,b/1,b/2,c,d"},
-		{"single key with prev_kv", &pb.DeleteRangeRequest{Key: []byte("b"), PrevKv: true}, 1, `[b="2" c2 m7 v2 l0]`, "a,b/1,b/2,c,d"},
+		{"single key with prev_kv", &pb.DeleteRangeRequest{Key: []byte("b"), PrevKv: true}, 1, `[b="2" c3 m8 v2 l0]`, "a,b/1,b/2,c,d"},
 		{"missing key", &pb.DeleteRangeRequest{Key: []byte("x"), PrevKv: true}, 0, `[]`, "a,b,b/1,b/2,c,d"},
 		{"range", &pb.DeleteRangeRequest{Key: []byte("a"), RangeEnd: []byte("c")}, 4, "", "c,d"},
-		{"range with prev_kv", &pb.DeleteRangeRequest{Key: []byte("b/"), RangeEnd: []byte("b0"), PrevKv: true}, 2, `[b/1="1" c3 m3 v1 l0 | b/2="1" c4 m4 v1 l0]`, "a,b,c,d"},
+		{"range with prev_kv", &pb.DeleteRangeRequest{Key: []byte("b/"), RangeEnd: []byte("b0"), PrevKv: true}, 2, `[b/1="1" c4 m4 v1 l0 | b/2="1" c5 m5 v1 l0]`, "a,b,c,d"},
 		{"empty range", &pb.DeleteRangeRequest{Key: []byte("e"), RangeEnd: []byte("z")}, 0, "", "a,b,b/1,b/2,c,d"},
 		{"from key", &pb.DeleteRangeRequest{Key: []byte("b/2"), RangeEnd: []byte{0}}, 3, "", "a,b,b/1"},
 		{"all keys", &pb.DeleteRangeRequest{Key: []byte{0}, RangeEnd: []byte{0}}, 6, "", ""},
@@ -672,9 +715,9 @@ func TestDeleteRange(t *testing.T) {
 			} else if len(resp.PrevKvs) != 0 {
 				t.Errorf("prev_kvs without asking: %s", kvsString(resp.PrevKvs))
 			}
-			want := int64(7)
+			want := int64(8)
 			if tt.wantDeleted > 0 {
-				want = 8
+				want = 9
 			}
 			wantRev(t, s, want)
 			if resp.Header.Revision != want {
@@ -684,7 +727,7 @@ func TestDeleteRange(t *testing.T) {
 				t.Errorf("keys left %q, want %q", got, tt.wantLeft)
 			}
 			// Every deletion of one request shares its revision.
-			evs, _, err := s.Events(8, EventFilter{Key: []byte{0}, End: []byte{0}}, 1000)
+			evs, _, err := s.Events(9, EventFilter{Key: []byte{0}, End: []byte{0}}, 1000)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -692,14 +735,14 @@ func TestDeleteRange(t *testing.T) {
 				t.Errorf("%d events, want %d", len(evs), tt.wantDeleted)
 			}
 			for _, ev := range evs {
-				if ev.Type != mvccpb.DELETE || ev.Kv.ModRevision != 8 {
+				if ev.Type != mvccpb.DELETE || ev.Kv.ModRevision != 9 {
 					t.Errorf("event %s", eventString(ev))
 				}
 			}
 			// A deleted key's history stays readable.
 			if tt.wantDeleted > 0 {
-				if kv := getAt(t, s, "d", 7); kv == nil {
-					t.Errorf("d not readable at 7")
+				if kv := getAt(t, s, "d", 8); kv == nil {
+					t.Errorf("d not readable at 8")
 				}
 			}
 		})
@@ -710,7 +753,7 @@ func TestReadTxnMatchesApply(t *testing.T) {
 	s := rangeFixture(t)
 	req := &pb.TxnRequest{
 		Compare: []*pb.Compare{cmpValue("a", pb.Compare_EQUAL, "9")},
-		Success: ops(getOp("a"), rangeOp(&pb.RangeRequest{Key: []byte("a"), RangeEnd: []byte("e"), Revision: 5})),
+		Success: ops(getOp("a"), rangeOp(&pb.RangeRequest{Key: []byte("a"), RangeEnd: []byte("e"), Revision: 6})),
 		Failure: ops(getOp("b")),
 	}
 	r1, err := s.ReadTxn(req)
@@ -723,11 +766,11 @@ func TestReadTxnMatchesApply(t *testing.T) {
 	if string(b1) != string(b2) {
 		t.Fatalf("ReadTxn %v\nApply   %v", r1, r2)
 	}
-	if !r1.Succeeded || r1.Header.Revision != 15 || len(r1.Responses) != 2 {
+	if !r1.Succeeded || r1.Header.Revision != 16 || len(r1.Responses) != 2 {
 		t.Fatalf("ReadTxn response %v", r1)
 	}
-	wantRev(t, s, 15)
-	if _, err := s.ReadTxn(&pb.TxnRequest{Success: ops(rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 16}))}); err != ErrFutureRev {
+	wantRev(t, s, 16)
+	if _, err := s.ReadTxn(&pb.TxnRequest{Success: ops(rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 17}))}); err != ErrFutureRev {
 		t.Fatalf("ReadTxn of a future revision: %v", err)
 	}
 }
@@ -737,7 +780,7 @@ func TestKeyCount(t *testing.T) {
 	if got := s.KeyCount(); got != 7 {
 		t.Fatalf("KeyCount %d, want 7", got)
 	}
-	mustCompact(t, s, 15)
+	mustCompact(t, s, 16)
 	if got := s.KeyCount(); got != 7 {
 		t.Fatalf("KeyCount after compaction %d, want 7", got)
 	}
@@ -747,7 +790,7 @@ func TestKeyCount(t *testing.T) {
 // committed, self-consistent state.
 func TestConcurrentReads(t *testing.T) {
 	s := openStore(t)
-	mustPut(t, s, "k", "1")
+	mustPut(t, s, "k", "2") // the first write takes revision 2; k's value is always its mod revision
 	done := make(chan struct{})
 	errs := make(chan error, 4)
 	for r := 0; r < 3; r++ {
@@ -770,8 +813,8 @@ func TestConcurrentReads(t *testing.T) {
 					return
 				}
 				past := cur / 2
-				if past < 1 {
-					past = 1
+				if past < 2 {
+					past = 2
 				}
 				old, err := s.Range(&pb.RangeRequest{Key: []byte("k"), Revision: past})
 				if err != nil || len(old.Kvs) != 1 || string(old.Kvs[0].Value) != strconv.FormatInt(past, 10) {
@@ -799,5 +842,5 @@ func TestConcurrentReads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	wantRev(t, s, 301)
+	wantRev(t, s, 302)
 }

@@ -6,8 +6,8 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 )
 
-// txnFixture: lease 5; a="v" (create 1, mod 2, version 2, lease 5);
-// b="w" (create 3, mod 3, version 1); c="v" (create 4, mod 4, version 1).
+// txnFixture: lease 5; a="v" (create 2, mod 3, version 2, lease 5);
+// b="w" (create 4, mod 4, version 1); c="v" (create 5, mod 5, version 1).
 func txnFixture(t *testing.T) *Store {
 	t.Helper()
 	s := openStore(t)
@@ -16,7 +16,7 @@ func txnFixture(t *testing.T) *Store {
 	mustPutLease(t, s, "a", "v", 5)
 	mustPut(t, s, "b", "w")
 	mustPut(t, s, "c", "v")
-	wantRev(t, s, 4)
+	wantRev(t, s, 5)
 	return s
 }
 
@@ -43,15 +43,15 @@ func TestTxnCompare(t *testing.T) {
 		{"version less", []*pb.Compare{cmpVersion("a", lt, 3)}, true},
 		{"version less, equal", []*pb.Compare{cmpVersion("a", lt, 2)}, false},
 
-		{"create equal", []*pb.Compare{cmpCreate("a", eq, 1)}, true},
-		{"create not equal", []*pb.Compare{cmpCreate("a", ne, 1)}, false},
-		{"create greater", []*pb.Compare{cmpCreate("b", gt, 1)}, true},
-		{"create less", []*pb.Compare{cmpCreate("b", lt, 3)}, false},
+		{"create equal", []*pb.Compare{cmpCreate("a", eq, 2)}, true},
+		{"create not equal", []*pb.Compare{cmpCreate("a", ne, 2)}, false},
+		{"create greater", []*pb.Compare{cmpCreate("b", gt, 2)}, true},
+		{"create less", []*pb.Compare{cmpCreate("b", lt, 4)}, false},
 
-		{"mod equal", []*pb.Compare{cmpMod("a", eq, 2)}, true},
-		{"mod not equal", []*pb.Compare{cmpMod("a", ne, 2)}, false},
-		{"mod greater", []*pb.Compare{cmpMod("c", gt, 3)}, true},
-		{"mod less", []*pb.Compare{cmpMod("c", lt, 4)}, false},
+		{"mod equal", []*pb.Compare{cmpMod("a", eq, 3)}, true},
+		{"mod not equal", []*pb.Compare{cmpMod("a", ne, 3)}, false},
+		{"mod greater", []*pb.Compare{cmpMod("c", gt, 4)}, true},
+		{"mod less", []*pb.Compare{cmpMod("c", lt, 5)}, false},
 
 		{"value equal", []*pb.Compare{cmpValue("a", eq, "v")}, true},
 		{"value equal, wrong", []*pb.Compare{cmpValue("a", eq, "u")}, false},
@@ -81,14 +81,14 @@ func TestTxnCompare(t *testing.T) {
 		{"range: every key must match", []*pb.Compare{withEnd(cmpVersion("a", gt, 0), "d")}, true},
 		{"range: one key fails", []*pb.Compare{withEnd(cmpValue("a", eq, "v"), "d")}, false},
 		{"range: all keys match value", []*pb.Compare{withEnd(cmpValue("a", eq, "v"), "b")}, true},
-		{"range: mod less", []*pb.Compare{withEnd(cmpMod("a", lt, 5), "d")}, true},
-		{"range: mod less, one fails", []*pb.Compare{withEnd(cmpMod("a", lt, 4), "d")}, false},
+		{"range: mod less", []*pb.Compare{withEnd(cmpMod("a", lt, 6), "d")}, true},
+		{"range: mod less, one fails", []*pb.Compare{withEnd(cmpMod("a", lt, 5), "d")}, false},
 		{"range: lease, one fails", []*pb.Compare{withEnd(cmpLease("a", eq, 5), "c")}, false},
 		{"range: empty range compares as a missing key", []*pb.Compare{withEnd(cmpVersion("x", eq, 0), "z")}, true},
 		{"range: empty range, value is false", []*pb.Compare{withEnd(cmpValue("x", ne, "q"), "z")}, false},
-		{"range: from key", []*pb.Compare{withEnd(cmpCreate("b", gt, 2), "\x00")}, true},
+		{"range: from key", []*pb.Compare{withEnd(cmpCreate("b", gt, 3), "\x00")}, true},
 		{"range: all keys", []*pb.Compare{withEnd(cmpCreate("\x00", gt, 0), "\x00")}, true},
-		{"range: all keys, one fails", []*pb.Compare{withEnd(cmpCreate("\x00", gt, 1), "\x00")}, false},
+		{"range: all keys, one fails", []*pb.Compare{withEnd(cmpCreate("\x00", gt, 2), "\x00")}, false},
 
 		{"all compares must hold", []*pb.Compare{cmpVersion("a", eq, 2), cmpValue("b", eq, "w"), cmpLease("a", eq, 5)}, true},
 		{"one of several fails", []*pb.Compare{cmpVersion("a", eq, 2), cmpValue("b", eq, "x"), cmpLease("a", eq, 5)}, false},
@@ -116,7 +116,7 @@ func TestTxnCompare(t *testing.T) {
 			}
 		})
 	}
-	wantRev(t, s, 4)
+	wantRev(t, s, 5)
 }
 
 func TestTxnBranches(t *testing.T) {
@@ -124,7 +124,7 @@ func TestTxnBranches(t *testing.T) {
 		name     string
 		req      *pb.TxnRequest
 		wantOK   bool
-		wantRev  int64 // store revision afterwards (fixture ends at 4)
+		wantRev  int64 // store revision afterwards (fixture ends at 5)
 		wantKeys string
 		check    func(t *testing.T, s *Store, resp *pb.TxnResponse)
 	}{
@@ -132,21 +132,21 @@ func TestTxnBranches(t *testing.T) {
 			name:    "success branch runs",
 			req:     &pb.TxnRequest{Compare: []*pb.Compare{cmpValue("a", pb.Compare_EQUAL, "v")}, Success: ops(putOp("s", "1")), Failure: ops(putOp("f", "1"))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "a,b,c,s",
+			wantRev: 6, wantKeys: "a,b,c,s",
 		},
 		{
 			name:    "failure branch runs",
 			req:     &pb.TxnRequest{Compare: []*pb.Compare{cmpValue("a", pb.Compare_EQUAL, "nope")}, Success: ops(putOp("s", "1")), Failure: ops(putOp("f", "1"))},
 			wantOK:  false,
-			wantRev: 5, wantKeys: "a,b,c,f",
+			wantRev: 6, wantKeys: "a,b,c,f",
 		},
 		{
 			name:    "empty branch",
 			req:     &pb.TxnRequest{Compare: []*pb.Compare{cmpValue("a", pb.Compare_EQUAL, "nope")}, Success: ops(putOp("s", "1"))},
 			wantOK:  false,
-			wantRev: 4, wantKeys: "a,b,c",
+			wantRev: 5, wantKeys: "a,b,c",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
-				if len(resp.Responses) != 0 || resp.Header.Revision != 4 {
+				if len(resp.Responses) != 0 || resp.Header.Revision != 5 {
 					t.Errorf("response %v", resp)
 				}
 			},
@@ -155,24 +155,24 @@ func TestTxnBranches(t *testing.T) {
 			name:    "responses match ops",
 			req:     &pb.TxnRequest{Success: ops(putReqOp(&pb.PutRequest{Key: []byte("a"), Value: []byte("v2"), PrevKv: true}), getOp("b"), delOp("c", ""), txnOp(&pb.TxnRequest{}))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "a,b",
+			wantRev: 6, wantKeys: "a,b",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				if len(resp.Responses) != 4 {
 					t.Fatalf("%d responses", len(resp.Responses))
 				}
-				if p := resp.Responses[0].GetResponsePut(); p == nil || p.PrevKv == nil || string(p.PrevKv.Value) != "v" || p.Header.GetRevision() != 5 {
+				if p := resp.Responses[0].GetResponsePut(); p == nil || p.PrevKv == nil || string(p.PrevKv.Value) != "v" || p.Header.GetRevision() != 6 {
 					t.Errorf("put response %v", resp.Responses[0])
 				}
-				if r := resp.Responses[1].GetResponseRange(); r == nil || keysOf(r.Kvs) != "b" || r.Header.GetRevision() != 5 {
+				if r := resp.Responses[1].GetResponseRange(); r == nil || keysOf(r.Kvs) != "b" || r.Header.GetRevision() != 6 {
 					t.Errorf("range response %v", resp.Responses[1])
 				}
-				if d := resp.Responses[2].GetResponseDeleteRange(); d == nil || d.Deleted != 1 || d.Header.GetRevision() != 5 {
+				if d := resp.Responses[2].GetResponseDeleteRange(); d == nil || d.Deleted != 1 || d.Header.GetRevision() != 6 {
 					t.Errorf("delete response %v", resp.Responses[2])
 				}
 				if n := resp.Responses[3].GetResponseTxn(); n == nil || !n.Succeeded {
 					t.Errorf("txn response %v", resp.Responses[3])
 				}
-				if resp.Header.Revision != 5 {
+				if resp.Header.Revision != 6 {
 					t.Errorf("header revision %d", resp.Header.Revision)
 				}
 			},
@@ -181,15 +181,15 @@ func TestTxnBranches(t *testing.T) {
 			name:    "range sees the txn's earlier writes",
 			req:     &pb.TxnRequest{Success: ops(getOp("n"), putOp("n", "1"), getOp("n"), delOp("a", ""), getOp("a"))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "b,c,n",
+			wantRev: 6, wantKeys: "b,c,n",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				before := resp.Responses[0].GetResponseRange()
 				after := resp.Responses[2].GetResponseRange()
 				gone := resp.Responses[4].GetResponseRange()
-				if len(before.Kvs) != 0 || before.Header.Revision != 4 {
+				if len(before.Kvs) != 0 || before.Header.Revision != 5 {
 					t.Errorf("range before the put: %v", before)
 				}
-				if got := kvsString(after.Kvs); got != `[n="1" c5 m5 v1 l0]` || after.Header.Revision != 5 {
+				if got := kvsString(after.Kvs); got != `[n="1" c6 m6 v1 l0]` || after.Header.Revision != 6 {
 					t.Errorf("range after the put: %s header %d", got, after.Header.Revision)
 				}
 				if len(gone.Kvs) != 0 {
@@ -199,13 +199,13 @@ func TestTxnBranches(t *testing.T) {
 		},
 		{
 			name:    "range at a past revision inside a txn",
-			req:     &pb.TxnRequest{Success: ops(putOp("a", "new"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 1}))},
+			req:     &pb.TxnRequest{Success: ops(putOp("a", "new"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 2}))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "a,b,c",
+			wantRev: 6, wantKeys: "a,b,c",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				r := resp.Responses[1].GetResponseRange()
-				if got := kvsString(r.Kvs); got != `[a="u" c1 m1 v1 l0]` {
-					t.Errorf("a at 1: %s", got)
+				if got := kvsString(r.Kvs); got != `[a="u" c2 m2 v1 l0]` {
+					t.Errorf("a at 2: %s", got)
 				}
 			},
 		},
@@ -213,7 +213,7 @@ func TestTxnBranches(t *testing.T) {
 			name:    "delete range inside a txn sees the txn's puts",
 			req:     &pb.TxnRequest{Success: ops(putOp("x1", ""), putOp("x2", ""), delOp("x", "y"))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "a,b,c",
+			wantRev: 6, wantKeys: "a,b,c",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				if d := resp.Responses[2].GetResponseDeleteRange(); d.Deleted != 2 {
 					t.Errorf("deleted %d, want 2", d.Deleted)
@@ -224,7 +224,7 @@ func TestTxnBranches(t *testing.T) {
 			name:    "second delete of the same key deletes nothing",
 			req:     &pb.TxnRequest{Success: ops(delOp("a", ""), delOp("a", ""))},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "b,c",
+			wantRev: 6, wantKeys: "b,c",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				if d := resp.Responses[1].GetResponseDeleteRange(); d.Deleted != 0 {
 					t.Errorf("second delete deleted %d", d.Deleted)
@@ -250,7 +250,7 @@ func TestTxnBranches(t *testing.T) {
 				}),
 			)},
 			wantOK:  true,
-			wantRev: 5, wantKeys: "a,b,c,deep,inner-then,outer",
+			wantRev: 6, wantKeys: "a,b,c,deep,inner-then,outer",
 			check: func(t *testing.T, s *Store, resp *pb.TxnResponse) {
 				n1 := resp.Responses[1].GetResponseTxn()
 				n2 := resp.Responses[2].GetResponseTxn()
@@ -260,14 +260,14 @@ func TestTxnBranches(t *testing.T) {
 				if n2 == nil || n2.Succeeded || len(n2.Responses) != 1 || n2.Responses[0].GetResponseTxn() == nil {
 					t.Errorf("second nested response %v", n2)
 				}
-				var at5 []string
+				var at6 []string
 				for _, r := range records(t, s) {
-					if r[0] == '5' {
-						at5 = append(at5, r)
+					if r[0] == '6' {
+						at6 = append(at6, r)
 					}
 				}
-				if want := "[5.0 p outer 5.1 p inner-then 5.2 p deep]"; sliceString(at5) != want {
-					t.Errorf("records at 5: %s, want %s", sliceString(at5), want)
+				if want := "[6.0 p outer 6.1 p inner-then 6.2 p deep]"; sliceString(at6) != want {
+					t.Errorf("records at 6: %s, want %s", sliceString(at6), want)
 				}
 			},
 		},
@@ -275,13 +275,13 @@ func TestTxnBranches(t *testing.T) {
 			name:    "nested txn inside the failure branch",
 			req:     &pb.TxnRequest{Compare: []*pb.Compare{cmpVersion("zz", pb.Compare_GREATER, 0)}, Failure: ops(txnOp(&pb.TxnRequest{Success: ops(putOp("n", ""))}))},
 			wantOK:  false,
-			wantRev: 5, wantKeys: "a,b,c,n",
+			wantRev: 6, wantKeys: "a,b,c,n",
 		},
 		{
 			name:    "read-only nested txn",
 			req:     &pb.TxnRequest{Success: ops(txnOp(&pb.TxnRequest{Success: ops(getOp("a"))}))},
 			wantOK:  true,
-			wantRev: 4, wantKeys: "a,b,c",
+			wantRev: 5, wantKeys: "a,b,c",
 		},
 	}
 	for _, tt := range tests {
@@ -330,8 +330,8 @@ func TestTxnFailingOpChangesNothing(t *testing.T) {
 			Failure: ops(putOp("n", "1"), putReqOp(&pb.PutRequest{Key: []byte("m"), Lease: 99}))}, ErrLeaseNotFound},
 		{"ignore_value on a missing key", &pb.TxnRequest{Success: ops(putOp("n", "1"), putReqOp(&pb.PutRequest{Key: []byte("zz"), IgnoreValue: true}))}, ErrKeyNotFound},
 		{"ignore_lease on a missing key", &pb.TxnRequest{Success: ops(putOp("n", "1"), putReqOp(&pb.PutRequest{Key: []byte("zz"), IgnoreLease: true}))}, ErrKeyNotFound},
-		{"range at a future revision", &pb.TxnRequest{Success: ops(putOp("n", "1"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 5}))}, ErrFutureRev},
-		{"range at a compacted revision", &pb.TxnRequest{Success: ops(putOp("n", "1"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 1}))}, ErrCompacted},
+		{"range at a future revision", &pb.TxnRequest{Success: ops(putOp("n", "1"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 6}))}, ErrFutureRev},
+		{"range at a compacted revision", &pb.TxnRequest{Success: ops(putOp("n", "1"), rangeOp(&pb.RangeRequest{Key: []byte("a"), Revision: 2}))}, ErrCompacted},
 		{"unknown lease in a taken nested branch", &pb.TxnRequest{Success: ops(putOp("n", "1"),
 			txnOp(&pb.TxnRequest{Success: ops(putReqOp(&pb.PutRequest{Key: []byte("m"), Lease: 99}))}))}, ErrLeaseNotFound},
 		{"unknown lease two levels down", &pb.TxnRequest{Success: ops(putOp("n", "1"),
@@ -340,12 +340,12 @@ func TestTxnFailingOpChangesNothing(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := txnFixture(t)
-			mustCompact(t, s, 2)
+			mustCompact(t, s, 3)
 			before := records(t, s)
 			h0, _, _, _ := s.HashKV(0)
 			_, err := doTxn(t, s, tt.req)
 			wantErr(t, err, tt.wantErr)
-			wantRev(t, s, 4)
+			wantRev(t, s, 5)
 			if got := records(t, s); sliceString(got) != sliceString(before) {
 				t.Errorf("records changed:\n%q\n%q", before, got)
 			}
@@ -359,8 +359,8 @@ func TestTxnFailingOpChangesNothing(t *testing.T) {
 				t.Errorf("lease 5 keys %q", keys)
 			}
 			// The store still works afterwards.
-			if r := mustPut(t, s, "after", "1"); r.Header.Revision != 5 {
-				t.Errorf("next put got revision %d, want 5", r.Header.Revision)
+			if r := mustPut(t, s, "after", "1"); r.Header.Revision != 6 {
+				t.Errorf("next put got revision %d, want 6", r.Header.Revision)
 			}
 		})
 	}
@@ -373,6 +373,6 @@ func TestTxnFailingOpChangesNothing(t *testing.T) {
 		if !resp.Succeeded {
 			t.Fatal("compare failed")
 		}
-		wantRev(t, s, 5)
+		wantRev(t, s, 6)
 	})
 }
