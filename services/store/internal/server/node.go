@@ -21,6 +21,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
@@ -156,7 +157,12 @@ func loadOrInitMeta(cfg *Config) (*memberMeta, bool, error) {
 
 func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	cfg := n.cfg
-	logStore, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	// The free list is rebuilt on open instead of written with every
+	// append: fewer pages per fsynced commit.
+	logStore, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(dir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+	})
 	if err != nil {
 		return fmt.Errorf("open raft log: %w", err)
 	}
