@@ -25,9 +25,11 @@ import (
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // node is one member: the raft instance, its state machine and what only
@@ -444,13 +446,18 @@ func (n *node) waitLeader(ctx context.Context) (raft.ServerAddress, error) {
 }
 
 // proposeAnywhere proposes on the leader, forwarding the encoded command
-// through the peer API when this member is a follower.
+// through the peer API when this member is a follower. A forward that
+// certainly did not reach the leader (no connection to it, or it is no
+// longer leader) is retried, as etcd holds requests across an election; one
+// whose fate is unknown is not, since a retried txn could apply twice.
 func (n *node) proposeAnywhere(ctx context.Context, t command.Type, m command.Message) (command.Message, error) {
 	data, err := command.Encode(t, m)
 	if err != nil {
 		return nil, err
 	}
-	for attempt := 0; ; attempt++ {
+	ctx, cancel := context.WithTimeout(ctx, n.requestTimeout())
+	defer cancel()
+	for {
 		resp, err := n.propose(ctx, data)
 		if !errors.Is(err, errNotLeader) {
 			return resp, err
@@ -460,14 +467,27 @@ func (n *node) proposeAnywhere(ctx context.Context, t command.Type, m command.Me
 			return nil, err
 		}
 		out, err := storev1.NewPeerClient(conn).Propose(forwardCtx(ctx), &storev1.ProposeRequest{Command: data})
-		if err != nil {
-			if isNotLeaderStatus(err) && attempt < 3 {
-				continue // leadership moved between our look and the call
-			}
+		if err == nil {
+			return decodeResponse(t, out.Response)
+		}
+		if !isNotLeaderStatus(err) && !notSent(err) {
 			return nil, err
 		}
-		return decodeResponse(t, out.Response)
+		if sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return nil, rpctypes.ErrGRPCTimeoutDueToLeaderFail
+		}
 	}
+}
+
+// notSent reports whether a forwarding call failed before the request left
+// this member: the leader could not be dialled.
+func notSent(err error) bool {
+	s, ok := status.FromError(err)
+	if !ok || s.Code() != codes.Unavailable {
+		return false
+	}
+	msg := s.Message()
+	return strings.Contains(msg, "while dialing") || strings.Contains(msg, "connection refused")
 }
 
 // linearizable blocks until this member has applied everything committed
