@@ -46,9 +46,9 @@ type Config struct {
 	// ProgressNotifyInterval is how often idle watches that asked for it get
 	// a progress notification.
 	ProgressNotifyInterval time.Duration
-	// UnsafeNoStateSync turns periodic fsync of the state database off
-	// (tests only; the raft log stays durable).
-	StateSyncInterval time.Duration
+
+	// EnablePprof serves Go's profiles under /debug/pprof/ next to /metrics.
+	EnablePprof bool
 
 	ClientTLS tlsutil.Files
 	PeerTLS   tlsutil.Files
@@ -94,9 +94,6 @@ func (c *Config) setDefaults() {
 	}
 	if c.ProgressNotifyInterval == 0 {
 		c.ProgressNotifyInterval = 10 * time.Minute
-	}
-	if c.StateSyncInterval == 0 {
-		c.StateSyncInterval = 100 * time.Millisecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -43,6 +43,7 @@ func ParseFlags(args []string) (Config, error) {
 	fs.StringVar(&cfg.PeerTLS.KeyFile, "peer-key-file", "", "peer TLS key")
 	fs.StringVar(&cfg.PeerTLS.TrustedCAFile, "peer-trusted-ca-file", "", "CA for peer certificates")
 	fs.BoolVar(&cfg.PeerTLS.ClientCertAuth, "peer-client-cert-auth", false, "require peer client certificates")
+	fs.BoolVar(&cfg.EnablePprof, "enable-pprof", false, "serve runtime profiles under /debug/pprof/ on the client and metrics URLs")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

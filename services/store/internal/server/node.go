@@ -88,9 +88,9 @@ func openNode(cfg *Config, peerLn net.Listener, m *metrics) (*node, error) {
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
-	store, err := mvcc.Open(filepath.Join(memberDir, "state.db"), fresh, mvcc.Options{})
+	store, err := openState(cfg, memberDir, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("data directory %s: %w", cfg.DataDir, err)
+		return nil, err
 	}
 	n := &node{cfg: cfg, log: cfg.Logger, meta: meta, store: store, metrics: m, readReqs: make(chan chan readIndexResult, 1024), conns: map[raft.ServerAddress]*grpc.ClientConn{}}
 	if err := n.openRaft(memberDir, fresh, peerLn); err != nil {
@@ -248,9 +248,8 @@ func peerCreds(cfg *Config) (credentials.TransportCredentials, error) {
 }
 
 // catchUpFromSnapshot restores the state database from the newest raft
-// snapshot if the database is older than it (the database is not fsynced
-// on every commit, so a machine crash can leave it behind; raft replays the
-// log only from the snapshot on).
+// snapshot if the database is older than it (after an unclean shutdown the
+// database starts empty; raft replays the log only from the snapshot on).
 func (n *node) catchUpFromSnapshot() error {
 	metas, err := n.snaps.List()
 	if err != nil || len(metas) == 0 {
@@ -275,7 +274,7 @@ func (n *node) catchUpFromSnapshot() error {
 // run does the member's background work until ctx ends.
 func (n *node) run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for _, f := range []func(context.Context){n.watchLeadership, n.serveReadIndex, n.publishAttributes, n.syncState, n.expireLeases, n.autoCompact, n.updateMetrics} {
+	for _, f := range []func(context.Context){n.watchLeadership, n.serveReadIndex, n.publishAttributes, n.expireLeases, n.autoCompact, n.updateMetrics} {
 		wg.Add(1)
 		go func() { defer wg.Done(); f(ctx) }()
 	}
@@ -305,6 +304,8 @@ func (n *node) close() {
 		}
 		if err := n.store.Close(); err != nil {
 			n.log.Warn("close state database", "err", err)
+		} else if err := markClean(filepath.Join(n.cfg.DataDir, "member")); err != nil {
+			n.log.Warn("mark clean shutdown", "err", err)
 		}
 	})
 }
@@ -611,22 +612,6 @@ func (n *node) fsmFloor() uint64 {
 		return 0
 	}
 	return first
-}
-
-// syncState fsyncs the state database periodically.
-func (n *node) syncState(ctx context.Context) {
-	t := time.NewTicker(n.cfg.StateSyncInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := n.store.Sync(); err != nil {
-				n.log.Error("sync state database", "err", err)
-			}
-		}
-	}
 }
 
 // publishAttributes records this member's name and URLs in the replicated
