@@ -65,7 +65,7 @@ type Config struct {
 const (
 	DefaultMaxRequestBytes = 1572864 // 1.5 MiB, as etcd
 	DefaultMaxTxnOps       = 128
-	DefaultSnapshotCount   = 10000
+	DefaultSnapshotCount   = 100000 // as etcd
 	maxLeaseTTL            = 9000000000
 	grpcOverheadBytes      = 512 * 1024
 )

@@ -212,7 +212,8 @@ func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	rc.MaxAppendEntries = 512
 	rc.BatchApplyCh = true
 	rc.SnapshotThreshold = cfg.SnapshotCount
-	rc.TrailingLogs = cfg.SnapshotCount
+	rc.SnapshotInterval = 10 * time.Second // how often the threshold is checked
+	rc.TrailingLogs = min(cfg.SnapshotCount, 10240)
 	rc.NoSnapshotRestoreOnStart = true
 	rc.Logger = hlog
 	n.fsm = newFSM(n.store, n.log)
