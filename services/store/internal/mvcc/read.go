@@ -202,7 +202,9 @@ func (s *Store) Events(from int64, f EventFilter, max int) ([]*mvccpb.Event, int
 		c := kvb.Cursor()
 		lastMain := int64(-1)
 		for k, v := c.Seek(revKey(revision{main: from})); k != nil; k, v = c.Next() {
-			r, kind, kv, err := decodeRecord(k, v)
+			// Decode in place first (v is valid inside the transaction) and
+			// copy only the events this watcher wants.
+			r, kind, kv, err := decodeRecordIn(k, v)
 			if err != nil {
 				return err
 			}
@@ -217,14 +219,15 @@ func (s *Store) Events(from int64, f EventFilter, max int) ([]*mvccpb.Event, int
 			if !inRange(kv.Key, f.Key, f.End) {
 				continue
 			}
+			if (kind == kindDelete && f.NoDelete) || (kind == kindPut && f.NoPut) {
+				continue
+			}
+			if _, _, kv, err = decodeRecord(k, v); err != nil {
+				return err
+			}
 			ev := &mvccpb.Event{Kv: kv}
 			if kind == kindDelete {
-				if f.NoDelete {
-					continue
-				}
 				ev.Type = mvccpb.DELETE
-			} else if f.NoPut {
-				continue
 			}
 			if f.PrevKV {
 				ev.PrevKv = s.prevKV(kvb, kv.Key, r)

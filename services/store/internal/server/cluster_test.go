@@ -707,3 +707,24 @@ func TestUncleanShutdownRebuildsStateFromLog(t *testing.T) {
 		})
 	}
 }
+
+// A watch that requires a leader ends when its member loses the leader, so
+// the client can move to a member that has one (as etcd does).
+func TestWatchRequiringLeaderEndsWithoutLeader(t *testing.T) {
+	c := newTestCluster(t, 3, nil)
+	lonely := c.members[2]
+	wctx, cancel := context.WithCancel(clientv3.WithRequireLeader(context.Background()))
+	defer cancel()
+	wch := c.client(lonely).Watch(wctx, "/rl/", clientv3.WithPrefix())
+	c.stop(c.members[0])
+	c.stop(c.members[1])
+	select {
+	case wr, ok := <-wch:
+		if ok && wr.Err() == nil {
+			t.Fatalf("unexpected watch response %+v", wr)
+		}
+		t.Logf("watch ended: open=%v err=%v", ok, wr.Err())
+	case <-time.After(10 * time.Second):
+		t.Fatal("watch kept running on a member without a leader")
+	}
+}

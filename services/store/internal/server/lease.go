@@ -141,7 +141,9 @@ func (s *leaseServer) LeaseKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error
 	}
 }
 
-// proxyKeepAlive relays a follower's keep-alive stream to the leader.
+// proxyKeepAlive relays a follower's keep-alive stream to the leader. The
+// handler goroutine owns stream.Send; a helper owns stream.Recv and ends
+// when the handler returns and the stream's context is cancelled.
 func (s *leaseServer) proxyKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error {
 	ctx, cancel := context.WithCancel(stream.Context())
 	defer cancel()
@@ -153,42 +155,32 @@ func (s *leaseServer) proxyKeepAlive(stream pb.Lease_LeaseKeepAliveServer) error
 	if err != nil {
 		return err
 	}
-	errc := make(chan error, 2)
 	go func() {
+		defer cancel()
 		for {
 			req, err := stream.Recv()
 			if err != nil {
 				_ = up.CloseSend()
-				if err == io.EOF {
-					err = nil
-				}
-				errc <- err
 				return
 			}
 			if err := up.Send(req); err != nil {
-				errc <- err
 				return
 			}
 		}
 	}()
-	go func() {
-		for {
-			resp, err := up.Recv()
-			if err != nil {
-				if err == io.EOF {
-					err = nil
-				}
-				errc <- err
-				return
-			}
-			s.n.fillHeader(resp.Header)
-			if err := stream.Send(resp); err != nil {
-				errc <- err
-				return
-			}
+	for {
+		resp, err := up.Recv()
+		if err == io.EOF || (err != nil && ctx.Err() != nil && stream.Context().Err() == nil) {
+			return nil // the client closed its side
 		}
-	}()
-	return <-errc
+		if err != nil {
+			return err
+		}
+		s.n.fillHeader(resp.Header)
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
 }
 
 // waitLessor waits until this leader's lessor has taken over deadlines.

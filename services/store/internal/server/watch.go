@@ -42,11 +42,24 @@ func (s *watchServer) Watch(stream pb.Watch_WatchServer) error {
 	ws := &watchStream{n: s.n, ctx: ctx, out: make(chan *pb.WatchResponse, 256), watchers: map[int64]*watcher{}}
 	sendErr := make(chan error, 1)
 	go func() { sendErr <- ws.sendLoop(stream) }()
-	recvErr := ws.recvLoop(stream)
+	recvErr := make(chan error, 1)
+	go func() { recvErr <- ws.recvLoop(stream) }()
+	var err error
+	select {
+	case err = <-recvErr:
+	case <-s.lostLeader(ctx, requireLeader(stream.Context())):
+		// As etcd: a client that requires a leader is told to go
+		// elsewhere when this member has been without one for a while.
+		err = rpctypes.ErrGRPCNoLeader
+	}
 	cancel()
 	ws.wg.Wait()
-	if recvErr != nil && recvErr != io.EOF && !errors.Is(recvErr, context.Canceled) {
-		return recvErr
+	if errors.Is(err, rpctypes.ErrGRPCNoLeader) {
+		return err
+	}
+	recvErrV := err
+	if recvErrV != nil && recvErrV != io.EOF && !errors.Is(recvErrV, context.Canceled) {
+		return recvErrV
 	}
 	select {
 	case err := <-sendErr:
@@ -54,6 +67,36 @@ func (s *watchServer) Watch(stream pb.Watch_WatchServer) error {
 	default:
 		return nil
 	}
+}
+
+// lostLeader returns a channel closed once the member has had no leader for
+// three election timeouts; never, if the client did not ask.
+func (s *watchServer) lostLeader(ctx context.Context, watch bool) <-chan struct{} {
+	ch := make(chan struct{})
+	if !watch {
+		return ch
+	}
+	go func() {
+		t := time.NewTicker(s.n.cfg.ElectionTimeout)
+		defer t.Stop()
+		missed := 0
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if s.n.leaderID() != 0 {
+				missed = 0
+				continue
+			}
+			if missed++; missed >= 3 {
+				close(ch)
+				return
+			}
+		}
+	}()
+	return ch
 }
 
 type watchStream struct {
