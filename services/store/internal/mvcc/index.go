@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"bytes"
+	"unsafe"
 
 	"github.com/google/btree"
 )
@@ -92,19 +93,20 @@ func (ki *keyIndex) compact(rev int64, removed []revision) ([]revision, bool) {
 
 func lessKeyIndex(a, b *keyIndex) bool { return bytes.Compare(a.key, b.key) < 0 }
 
-// index maps keys to their history. It is not safe for concurrent use; the
-// Store guards it.
+// index maps keys to their history: a B-tree for ordered ranges and a hash
+// map for the point lookups every write does. It is not safe for concurrent
+// use; the Store guards it.
 type index struct {
-	tree *btree.BTreeG[*keyIndex]
+	tree  *btree.BTreeG[*keyIndex]
+	byKey map[string]*keyIndex // keys alias keyIndex.key, which never changes
 }
 
 func newIndex() *index {
-	return &index{tree: btree.NewG(32, lessKeyIndex)}
+	return &index{tree: btree.NewG(32, lessKeyIndex), byKey: map[string]*keyIndex{}}
 }
 
 func (x *index) get(key []byte) *keyIndex {
-	ki, _ := x.tree.Get(&keyIndex{key: key})
-	return ki
+	return x.byKey[string(key)] // no allocation for a lookup
 }
 
 func (x *index) getOrCreate(key []byte) *keyIndex {
@@ -113,7 +115,21 @@ func (x *index) getOrCreate(key []byte) *keyIndex {
 	}
 	ki := &keyIndex{key: append([]byte(nil), key...)}
 	x.tree.ReplaceOrInsert(ki)
+	x.byKey[aliasString(ki.key)] = ki
 	return ki
+}
+
+func (x *index) delete(ki *keyIndex) {
+	x.tree.Delete(ki)
+	delete(x.byKey, string(ki.key))
+}
+
+// aliasString views b as a string without copying; b must never change.
+func aliasString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // ascend calls fn for every key in [key, end) in order; an empty end means

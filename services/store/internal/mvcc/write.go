@@ -386,7 +386,7 @@ func (w *WriteTxn) Compact(rev int64) (*pb.CompactionResponse, error) {
 		return true
 	})
 	for _, ki := range empty {
-		s.idx.tree.Delete(ki)
+		s.idx.delete(ki)
 	}
 	s.idxMu.Unlock()
 	sort.Slice(removed, func(i, j int) bool { return removed[i].less(removed[j]) })
