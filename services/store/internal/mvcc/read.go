@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"hash/crc32"
 	"sort"
@@ -133,34 +134,24 @@ func passes(r *pb.RangeRequest, kv *mvccpb.KeyValue) bool {
 }
 
 func sortKVs(kvs []*mvccpb.KeyValue, target pb.RangeRequest_SortTarget, order pb.RangeRequest_SortOrder) {
-	var cmp func(a, b *mvccpb.KeyValue) int
+	var by func(a, b *mvccpb.KeyValue) int
 	switch target {
 	case pb.RangeRequest_VERSION:
-		cmp = func(a, b *mvccpb.KeyValue) int { return cmpInt(a.Version, b.Version) }
+		by = func(a, b *mvccpb.KeyValue) int { return cmp.Compare(a.Version, b.Version) }
 	case pb.RangeRequest_CREATE:
-		cmp = func(a, b *mvccpb.KeyValue) int { return cmpInt(a.CreateRevision, b.CreateRevision) }
+		by = func(a, b *mvccpb.KeyValue) int { return cmp.Compare(a.CreateRevision, b.CreateRevision) }
 	case pb.RangeRequest_MOD:
-		cmp = func(a, b *mvccpb.KeyValue) int { return cmpInt(a.ModRevision, b.ModRevision) }
+		by = func(a, b *mvccpb.KeyValue) int { return cmp.Compare(a.ModRevision, b.ModRevision) }
 	case pb.RangeRequest_VALUE:
-		cmp = func(a, b *mvccpb.KeyValue) int { return bytes.Compare(a.Value, b.Value) }
+		by = func(a, b *mvccpb.KeyValue) int { return bytes.Compare(a.Value, b.Value) }
 	default:
-		cmp = func(a, b *mvccpb.KeyValue) int { return bytes.Compare(a.Key, b.Key) }
+		by = func(a, b *mvccpb.KeyValue) int { return bytes.Compare(a.Key, b.Key) }
 	}
 	if order == pb.RangeRequest_DESCEND {
-		sort.SliceStable(kvs, func(i, j int) bool { return cmp(kvs[i], kvs[j]) > 0 })
+		sort.SliceStable(kvs, func(i, j int) bool { return by(kvs[i], kvs[j]) > 0 })
 		return
 	}
-	sort.SliceStable(kvs, func(i, j int) bool { return cmp(kvs[i], kvs[j]) < 0 })
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+	sort.SliceStable(kvs, func(i, j int) bool { return by(kvs[i], kvs[j]) < 0 })
 }
 
 func getKV(kvb *bolt.Bucket, rv revision) (*mvccpb.KeyValue, error) {

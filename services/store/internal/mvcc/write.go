@@ -2,6 +2,7 @@ package mvcc
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -239,13 +240,13 @@ func compareKV(c *pb.Compare, kv *mvccpb.KeyValue) bool {
 	case pb.Compare_VALUE:
 		r = bytes.Compare(kv.Value, c.GetValue())
 	case pb.Compare_CREATE:
-		r = cmpInt(kv.CreateRevision, c.GetCreateRevision())
+		r = cmp.Compare(kv.CreateRevision, c.GetCreateRevision())
 	case pb.Compare_MOD:
-		r = cmpInt(kv.ModRevision, c.GetModRevision())
+		r = cmp.Compare(kv.ModRevision, c.GetModRevision())
 	case pb.Compare_VERSION:
-		r = cmpInt(kv.Version, c.GetVersion())
+		r = cmp.Compare(kv.Version, c.GetVersion())
 	case pb.Compare_LEASE:
-		r = cmpInt(kv.Lease, c.GetLease())
+		r = cmp.Compare(kv.Lease, c.GetLease())
 	}
 	switch c.Result {
 	case pb.Compare_EQUAL:

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -69,18 +70,8 @@ func (n *node) memberList() ([]*pb.Member, error) {
 		m.IsLearner = srv.Suffrage == raft.Nonvoter
 		out = append(out, m)
 	}
-	slices.SortFunc(out, func(a, b *pb.Member) int { return cmpUint(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b *pb.Member) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // onLeader runs fn on the leader: here, or through the leader's Cluster

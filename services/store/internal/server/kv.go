@@ -6,6 +6,8 @@ import (
 	"github.com/gantry-dev/gantry/services/store/internal/command"
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // kvServer is etcd's KV service.
@@ -35,26 +37,14 @@ func (s *kvServer) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, 
 	if err := checkPut(r); err != nil {
 		return nil, err
 	}
-	resp, err := s.n.write(ctx, command.Put, r)
-	if err != nil {
-		return nil, err
-	}
-	out := resp.(*pb.PutResponse)
-	s.n.fillHeader(out.Header)
-	return out, nil
+	return writeAs[*pb.PutResponse](ctx, s.n, command.Put, r)
 }
 
 func (s *kvServer) DeleteRange(ctx context.Context, r *pb.DeleteRangeRequest) (*pb.DeleteRangeResponse, error) {
 	if err := checkDelete(r); err != nil {
 		return nil, err
 	}
-	resp, err := s.n.write(ctx, command.DeleteRange, r)
-	if err != nil {
-		return nil, err
-	}
-	out := resp.(*pb.DeleteRangeResponse)
-	s.n.fillHeader(out.Header)
-	return out, nil
+	return writeAs[*pb.DeleteRangeResponse](ctx, s.n, command.DeleteRange, r)
 }
 
 func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
@@ -65,13 +55,7 @@ func (s *kvServer) Txn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, 
 		// Like etcd, a txn without writes is served as a read: no log entry.
 		return s.readOnlyTxn(ctx, r)
 	}
-	resp, err := s.n.write(ctx, command.Txn, r)
-	if err != nil {
-		return nil, err
-	}
-	out := resp.(*pb.TxnResponse)
-	s.n.fillHeader(out.Header)
-	return out, nil
+	return writeAs[*pb.TxnResponse](ctx, s.n, command.Txn, r)
 }
 
 func (s *kvServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnResponse, error) {
@@ -89,13 +73,7 @@ func (s *kvServer) readOnlyTxn(ctx context.Context, r *pb.TxnRequest) (*pb.TxnRe
 }
 
 func (s *kvServer) Compact(ctx context.Context, r *pb.CompactionRequest) (*pb.CompactionResponse, error) {
-	resp, err := s.n.write(ctx, command.Compact, r)
-	if err != nil {
-		return nil, err
-	}
-	out := resp.(*pb.CompactionResponse)
-	s.n.fillHeader(out.Header)
-	return out, nil
+	return writeAs[*pb.CompactionResponse](ctx, s.n, command.Compact, r)
 }
 
 // isReadOnlyTxn reports whether no branch of r can write.
@@ -148,6 +126,25 @@ func (n *node) write(ctx context.Context, t command.Type, m command.Message) (co
 		return nil, toGRPC(err)
 	}
 	return resp, nil
+}
+
+// writeAs proposes a command and returns its response as R with this
+// member's header.
+func writeAs[R interface {
+	command.Message
+	GetHeader() *pb.ResponseHeader
+}](ctx context.Context, n *node, t command.Type, m command.Message) (R, error) {
+	var zero R
+	resp, err := n.write(ctx, t, m)
+	if err != nil {
+		return zero, err
+	}
+	out, ok := resp.(R)
+	if !ok {
+		return zero, status.Errorf(codes.Internal, "gantry-store: unexpected %T response to %v", resp, t)
+	}
+	n.fillHeader(out.GetHeader())
+	return out, nil
 }
 
 // fillHeader completes a response header with this member's identity.

@@ -38,18 +38,16 @@ func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (
 		if id == 0 {
 			id = randomLeaseID()
 		}
-		resp, err := s.n.write(ctx, command.LeaseGrant, &pb.LeaseGrantRequest{ID: id, TTL: ttl})
+		out, err := writeAs[*pb.LeaseGrantResponse](ctx, s.n, command.LeaseGrant, &pb.LeaseGrantRequest{ID: id, TTL: ttl})
 		if errors.Is(err, rpctypes.ErrGRPCLeaseExist) && r.ID == 0 && attempt < 3 {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		out := resp.(*pb.LeaseGrantResponse)
 		if s.n.isLeader() {
 			s.n.lessor.renew(id, ttl)
 		}
-		s.n.fillHeader(out.Header)
 		return out, nil
 	}
 }
@@ -65,13 +63,7 @@ func randomLeaseID() int64 {
 }
 
 func (s *leaseServer) LeaseRevoke(ctx context.Context, r *pb.LeaseRevokeRequest) (*pb.LeaseRevokeResponse, error) {
-	resp, err := s.n.write(ctx, command.LeaseRevoke, r)
-	if err != nil {
-		return nil, err
-	}
-	out := resp.(*pb.LeaseRevokeResponse)
-	s.n.fillHeader(out.Header)
-	return out, nil
+	return writeAs[*pb.LeaseRevokeResponse](ctx, s.n, command.LeaseRevoke, r)
 }
 
 func (s *leaseServer) LeaseTimeToLive(ctx context.Context, r *pb.LeaseTimeToLiveRequest) (*pb.LeaseTimeToLiveResponse, error) {
