@@ -497,25 +497,37 @@ func notSent(err error) bool {
 func (n *node) linearizable(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, n.requestTimeout())
 	defer cancel()
-	var index uint64
+	for {
+		index, err := n.readIndex(ctx)
+		if err == nil {
+			return n.waitApplied(ctx, index)
+		}
+		// A read is safe to retry: wait out a leader change, as etcd does,
+		// instead of failing the client.
+		if s, ok := status.FromError(err); !ok || (s.Code() != codes.Unavailable && !isNotLeaderStatus(err)) {
+			return err
+		}
+		if sleepCtx(ctx, 20*time.Millisecond) != nil {
+			return rpctypes.ErrGRPCLeaderChanged
+		}
+	}
+}
+
+// readIndex returns the leader's confirmed commit index.
+func (n *node) readIndex(ctx context.Context) (uint64, error) {
 	if n.isLeader() {
 		r, err := n.localReadIndex(ctx)
-		if err != nil {
-			return err
-		}
-		index = r.index
-	} else {
-		conn, err := n.leaderConn(ctx)
-		if err != nil {
-			return err
-		}
-		out, err := storev1.NewPeerClient(conn).ReadIndex(forwardCtx(ctx), &storev1.ReadIndexRequest{})
-		if err != nil {
-			return err
-		}
-		index = out.CommitIndex
+		return r.index, err
 	}
-	return n.waitApplied(ctx, index)
+	conn, err := n.leaderConn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	out, err := storev1.NewPeerClient(conn).ReadIndex(forwardCtx(ctx), &storev1.ReadIndexRequest{})
+	if err != nil {
+		return 0, err
+	}
+	return out.CommitIndex, nil
 }
 
 // localReadIndex confirms leadership (batched with concurrent callers) and
