@@ -111,9 +111,16 @@ func benchmark(ctx context.Context, cfg bench.Config, flavors []cluster.Flavor, 
 		}
 		defer runners[i].Close()
 	}
-	for _, w := range bench.Workloads {
-		for i, r := range runners {
-			if err := r.Run(ctx, w); err != nil {
+	for wi, w := range bench.Workloads {
+		for k := range runners {
+			// Alternate which flavor goes first, and flush the page cache
+			// before each run, so neither pays for the other's writeback.
+			i := k
+			if wi%2 == 1 {
+				i = len(runners) - 1 - k
+			}
+			syscall.Sync()
+			if err := runners[i].Run(ctx, w); err != nil {
 				return nil, fmt.Errorf("%s: %w", flavors[i].Name, err)
 			}
 		}
