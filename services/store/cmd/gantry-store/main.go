@@ -7,21 +7,12 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/gantry-dev/gantry/services/store/internal/server"
 )
 
-// gcPercent is the default GOGC: the store allocates per request and keeps a
-// small live heap, so collecting less often buys ~8% write throughput (see
-// docs/benchmarks.md). The GOGC environment variable still wins.
-const gcPercent = 400
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	cfg, err := server.ParseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-store:", err)
