@@ -417,7 +417,7 @@ func (n *node) leaderConn(ctx context.Context) (*grpc.ClientConn, error) {
 		return c, nil
 	}
 	c, err := grpc.NewClient(string(addr), grpc.WithTransportCredentials(n.peerTLS),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<31-1), grpc.MaxCallSendMsgSize(1<<31-1)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(1<<31-1), grpc.MaxCallSendMsgSize(1<<31-1), grpc.ForceCodec(gogoCodec{})))
 	if err != nil {
 		return nil, err
 	}

@@ -152,6 +152,7 @@ func (s *Server) buildServers() error {
 		return fmt.Errorf("register gRPC metrics: %w", err)
 	}
 	opts := []grpc.ServerOption{
+		grpc.ForceServerCodec(gogoCodec{}),
 		grpc.ChainUnaryInterceptor(grpcMetrics.UnaryServerInterceptor()),
 		grpc.ChainStreamInterceptor(grpcMetrics.StreamServerInterceptor()),
 		grpc.MaxRecvMsgSize(cfg.MaxRequestBytes + grpcOverheadBytes),
