@@ -509,3 +509,33 @@ func TestHashKV(t *testing.T) {
 		t.Fatalf("HashKV below compaction: %v", err)
 	}
 }
+
+func TestDefragmentShrinksAndKeepsState(t *testing.T) {
+	s := openStore(t)
+	val := make([]byte, 4096)
+	for i := 0; i < 500; i++ {
+		mustPutReq(t, s, &pb.PutRequest{Key: []byte(fmt.Sprintf("k%03d", i%50)), Value: val})
+	}
+	mustCompact(t, s, s.Rev())
+	before, _ := s.Size()
+	h1, _, _, err := s.HashKV(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := s.Rev()
+	if err := s.Defragment(); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Size()
+	h2, _, _, err := s.HashKV(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after >= before || h1 != h2 || s.Rev() != rev {
+		t.Fatalf("size %d -> %d, hash %x -> %x, rev %d -> %d", before, after, h1, h2, rev, s.Rev())
+	}
+	r, err := s.Range(&pb.RangeRequest{Key: []byte("k"), RangeEnd: []byte("l"), CountOnly: true})
+	if err != nil || r.Count != 50 {
+		t.Fatalf("after defragment: %v %v", r, err)
+	}
+}

@@ -364,6 +364,42 @@ func (s *Store) Restore(r io.Reader) error {
 	return nil
 }
 
+// Defragment rewrites the database into a new file without its free pages
+// and swaps it in, as etcd's defragment does. Reads and writes wait while it
+// runs.
+func (s *Store) Defragment() error {
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
+	tmp := s.path + ".defrag"
+	os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoSync: true, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return fmt.Errorf("defragment: %w", err)
+	}
+	err = bolt.Compact(dst, s.db, 64<<20)
+	if err == nil {
+		err = dst.Sync()
+	}
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("defragment: %w", err)
+	}
+	if err := s.db.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, s.path); err != nil {
+		return err
+	}
+	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return s.open()
+}
+
 // checkStateFile verifies that path is a bbolt file with our buckets.
 func checkStateFile(path string) error {
 	st, err := os.Stat(path)

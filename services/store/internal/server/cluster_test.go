@@ -606,6 +606,46 @@ func TestClientErrorsMatchEtcd(t *testing.T) {
 	}
 }
 
+func TestDefragmentThroughTheAPI(t *testing.T) {
+	c := newTestCluster(t, 1, nil)
+	ctx := ctxT(t)
+	cli := c.client()
+	val := strings.Repeat("v", 4096)
+	var last int64
+	for i := 0; i < 300; i++ {
+		r, err := cli.Put(ctx, fmt.Sprintf("/d/%02d", i%30), val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = r.Header.Revision
+	}
+	if _, err := cli.Compact(ctx, last); err != nil {
+		t.Fatal(err)
+	}
+	ep := c.members[0].cfg.ListenClientURLs[0]
+	before, err := cli.Status(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cli.Defragment(ctx, ep); err != nil {
+		t.Fatal(err)
+	}
+	after, err := cli.Status(ctx, ep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.DbSize >= before.DbSize {
+		t.Fatalf("db size %d -> %d", before.DbSize, after.DbSize)
+	}
+	r, err := cli.Get(ctx, "/d/", clientv3.WithPrefix(), clientv3.WithCountOnly())
+	if err != nil || r.Count != 30 {
+		t.Fatalf("after defragment: %v %v", r, err)
+	}
+	if _, err := cli.Put(ctx, "/d/after", "1"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestRestartNeedsOnlyDataDir(t *testing.T) {
 	c := newTestCluster(t, 1, nil)
 	m := c.members[0]
