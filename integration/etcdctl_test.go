@@ -31,6 +31,7 @@ func TestEtcdctl(t *testing.T) {
 		{"endpoint status", testEtcdctlEndpointStatus},
 		{"endpoint health", testEtcdctlEndpointHealth},
 		{"snapshot save", testEtcdctlSnapshot},
+		{"defrag", testEtcdctlDefrag},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, ctl) })
@@ -352,6 +353,16 @@ func testEtcdctlSnapshot(t *testing.T, ctl etcdctl) {
 	if fi.Size() == 0 {
 		t.Errorf("snapshot %s is empty", path)
 	}
+}
+
+func testEtcdctlDefrag(t *testing.T, ctl etcdctl) {
+	out := ctl.run(t, "", "defrag")
+	for _, ep := range ctl.endpoints {
+		if !strings.Contains(out, "Finished defragmenting etcd member["+ep+"]") {
+			t.Errorf("defrag did not finish on %s:\n%s", ep, out)
+		}
+	}
+	ctl.run(t, "", "put", "/etcdctl/after-defrag", "1")
 }
 
 // etcdctl runs Debian's etcdctl against a set of endpoints.
