@@ -347,6 +347,16 @@ func (s *Store) Restore(r io.Reader) error {
 	}
 	s.dbMu.Lock()
 	defer s.dbMu.Unlock()
+	if err := s.swapIn(tmp); err != nil {
+		return err
+	}
+	s.notify()
+	return nil
+}
+
+// swapIn replaces the database file with tmp and reopens it; dbMu must be
+// held exclusively.
+func (s *Store) swapIn(tmp string) error {
 	if err := s.db.Close(); err != nil {
 		return err
 	}
@@ -357,11 +367,7 @@ func (s *Store) Restore(r io.Reader) error {
 		_ = d.Sync()
 		d.Close()
 	}
-	if err := s.open(); err != nil {
-		return err
-	}
-	s.notify()
-	return nil
+	return s.open()
 }
 
 // Defragment rewrites the database into a new file without its free pages
@@ -387,17 +393,7 @@ func (s *Store) Defragment() error {
 		os.Remove(tmp)
 		return fmt.Errorf("defragment: %w", err)
 	}
-	if err := s.db.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(s.path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return s.open()
+	return s.swapIn(tmp)
 }
 
 // checkStateFile verifies that path is a bbolt file with our buckets.
