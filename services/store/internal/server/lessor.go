@@ -121,7 +121,7 @@ func (n *node) expireLeases(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if !n.lessor.isPrimary() {
+		if !n.lessor.isPrimary() || !n.isLeader() {
 			continue
 		}
 		for _, id := range n.lessor.expired(n.store.Leases(), 500) {
@@ -130,7 +130,13 @@ func (n *node) expireLeases(ctx context.Context) {
 				defer func() { <-sem }()
 				pctx, cancel := context.WithTimeout(ctx, n.requestTimeout())
 				defer cancel()
-				if _, err := n.proposeAnywhere(pctx, command.LeaseRevoke, &pb.LeaseRevokeRequest{ID: id}); err != nil {
+				// Only the leader's own deadlines count: never forward an
+				// expiry decided by a member that is no longer leader.
+				data, err := command.Encode(command.LeaseRevoke, &pb.LeaseRevokeRequest{ID: id})
+				if err == nil {
+					_, err = n.propose(pctx, data)
+				}
+				if err != nil {
 					n.log.Debug("revoke expired lease", "lease", id, "err", err)
 				}
 			}()

@@ -347,6 +347,9 @@ func (n *node) watchLeadership(ctx context.Context) {
 					n.log.Warn("leader barrier failed", "err", err)
 					return
 				}
+				if !n.isLeader() || n.raft.CurrentTerm() != term {
+					return // leadership moved on while the barrier ran
+				}
 				n.readyTerm.Store(term)
 				n.lessor.promote(n.store.Leases())
 			}()
