@@ -54,12 +54,8 @@ func (s *watchServer) Watch(stream pb.Watch_WatchServer) error {
 	}
 	cancel()
 	ws.wg.Wait()
-	if errors.Is(err, rpctypes.ErrGRPCNoLeader) {
+	if err != nil && err != io.EOF && !errors.Is(err, context.Canceled) {
 		return err
-	}
-	recvErrV := err
-	if recvErrV != nil && recvErrV != io.EOF && !errors.Is(recvErrV, context.Canceled) {
-		return recvErrV
 	}
 	select {
 	case err := <-sendErr:
