@@ -75,25 +75,27 @@ func (n *node) memberList() ([]*pb.Member, error) {
 }
 
 // onLeader runs fn on the leader: here, or through the leader's Cluster
-// service.
-func onLeader[Req, Resp any](ctx context.Context, n *node, r Req, local func(context.Context, Req) (Resp, error), remote func(pb.ClusterClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+// service. The response carries this member's header either way.
+func onLeader[Req any, Resp interface{ GetHeader() *pb.ResponseHeader }](ctx context.Context, n *node, r Req, local func(context.Context, Req) (Resp, error), remote func(pb.ClusterClient, context.Context, Req, ...grpc.CallOption) (Resp, error)) (Resp, error) {
+	var resp Resp
+	var err error
 	if n.isLeader() {
-		return local(ctx, r)
+		resp, err = local(ctx, r)
+	} else {
+		var conn *grpc.ClientConn
+		if conn, err = n.leaderConn(ctx); err != nil {
+			return resp, toGRPC(err)
+		}
+		resp, err = remote(pb.NewClusterClient(conn), forwardCtx(ctx), r)
 	}
-	var zero Resp
-	conn, err := n.leaderConn(ctx)
-	if err != nil {
-		return zero, toGRPC(err)
+	if err == nil {
+		n.fillHeader(resp.GetHeader())
 	}
-	return remote(pb.NewClusterClient(conn), forwardCtx(ctx), r)
+	return resp, err
 }
 
 func (s *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
-	resp, err := onLeader(ctx, s.n, r, s.memberAdd, pb.ClusterClient.MemberAdd)
-	if err == nil {
-		s.n.fillHeader(resp.Header)
-	}
-	return resp, err
+	return onLeader(ctx, s.n, r, s.memberAdd, pb.ClusterClient.MemberAdd)
 }
 
 func (s *clusterServer) memberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
@@ -172,11 +174,7 @@ func (n *node) findMember(id uint64) (raft.Server, bool) {
 }
 
 func (s *clusterServer) MemberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
-	resp, err := onLeader(ctx, s.n, r, s.memberRemove, pb.ClusterClient.MemberRemove)
-	if err == nil {
-		s.n.fillHeader(resp.Header)
-	}
-	return resp, err
+	return onLeader(ctx, s.n, r, s.memberRemove, pb.ClusterClient.MemberRemove)
 }
 
 func (s *clusterServer) memberRemove(ctx context.Context, r *pb.MemberRemoveRequest) (*pb.MemberRemoveResponse, error) {
@@ -201,11 +199,7 @@ func (s *clusterServer) memberRemove(ctx context.Context, r *pb.MemberRemoveRequ
 }
 
 func (s *clusterServer) MemberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
-	resp, err := onLeader(ctx, s.n, r, s.memberUpdate, pb.ClusterClient.MemberUpdate)
-	if err == nil {
-		s.n.fillHeader(resp.Header)
-	}
-	return resp, err
+	return onLeader(ctx, s.n, r, s.memberUpdate, pb.ClusterClient.MemberUpdate)
 }
 
 func (s *clusterServer) memberUpdate(ctx context.Context, r *pb.MemberUpdateRequest) (*pb.MemberUpdateResponse, error) {
@@ -246,11 +240,7 @@ func (s *clusterServer) memberUpdate(ctx context.Context, r *pb.MemberUpdateRequ
 }
 
 func (s *clusterServer) MemberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
-	resp, err := onLeader(ctx, s.n, r, s.memberPromote, pb.ClusterClient.MemberPromote)
-	if err == nil {
-		s.n.fillHeader(resp.Header)
-	}
-	return resp, err
+	return onLeader(ctx, s.n, r, s.memberPromote, pb.ClusterClient.MemberPromote)
 }
 
 func (s *clusterServer) memberPromote(ctx context.Context, r *pb.MemberPromoteRequest) (*pb.MemberPromoteResponse, error) {
