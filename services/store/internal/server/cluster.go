@@ -100,12 +100,9 @@ func (s *clusterServer) MemberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 
 func (s *clusterServer) memberAdd(ctx context.Context, r *pb.MemberAddRequest) (*pb.MemberAddResponse, error) {
 	n := s.n
-	if len(r.PeerURLs) == 0 {
-		return nil, rpctypes.ErrGRPCMemberBadURLs
-	}
-	addr, err := hostPort(r.PeerURLs[0])
+	addr, err := peerAddr(r.PeerURLs)
 	if err != nil {
-		return nil, rpctypes.ErrGRPCMemberBadURLs
+		return nil, err
 	}
 	members, err := n.memberList()
 	if err != nil {
@@ -119,15 +116,8 @@ func (s *clusterServer) memberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 		}
 	}
 	id := randomMemberID()
-	sid := raft.ServerID(idString(id))
-	var f raft.IndexFuture
-	if r.IsLearner {
-		f = n.raft.AddNonvoter(sid, raft.ServerAddress(addr), 0, n.requestTimeout())
-	} else {
-		f = n.raft.AddVoter(sid, raft.ServerAddress(addr), 0, n.requestTimeout())
-	}
-	if err := f.Error(); err != nil {
-		return nil, configErr(err)
+	if err := n.addServer(raft.ServerID(idString(id)), addr, r.IsLearner); err != nil {
+		return nil, err
 	}
 	m := &pb.Member{ID: id, PeerURLs: r.PeerURLs, IsLearner: r.IsLearner}
 	if _, err := n.proposeAnywhere(ctx, command.SetMember, m); err != nil {
@@ -138,6 +128,31 @@ func (s *clusterServer) memberAdd(ctx context.Context, r *pb.MemberAddRequest) (
 		return nil, toGRPC(err)
 	}
 	return &pb.MemberAddResponse{Header: n.newHeader(), Member: m, Members: all}, nil
+}
+
+// peerAddr is the raft address of a member's first peer URL.
+func peerAddr(urls []string) (raft.ServerAddress, error) {
+	if len(urls) == 0 {
+		return "", rpctypes.ErrGRPCMemberBadURLs
+	}
+	addr, err := hostPort(urls[0])
+	if err != nil {
+		return "", rpctypes.ErrGRPCMemberBadURLs
+	}
+	return raft.ServerAddress(addr), nil
+}
+
+// addServer adds a voter or learner (or moves one to a new address) through
+// a raft configuration change.
+func (n *node) addServer(id raft.ServerID, addr raft.ServerAddress, learner bool) error {
+	f := n.raft.AddVoter
+	if learner {
+		f = n.raft.AddNonvoter
+	}
+	if err := f(id, addr, 0, n.requestTimeout()).Error(); err != nil {
+		return configErr(err)
+	}
+	return nil
 }
 
 func randomMemberID() uint64 {
@@ -208,21 +223,13 @@ func (s *clusterServer) memberUpdate(ctx context.Context, r *pb.MemberUpdateRequ
 	if !ok {
 		return nil, rpctypes.ErrGRPCMemberNotFound
 	}
-	if len(r.PeerURLs) == 0 {
-		return nil, rpctypes.ErrGRPCMemberBadURLs
-	}
-	addr, err := hostPort(r.PeerURLs[0])
+	addr, err := peerAddr(r.PeerURLs)
 	if err != nil {
-		return nil, rpctypes.ErrGRPCMemberBadURLs
+		return nil, err
 	}
-	var f raft.IndexFuture
-	if srv.Suffrage == raft.Nonvoter {
-		f = n.raft.AddNonvoter(srv.ID, raft.ServerAddress(addr), 0, n.requestTimeout())
-	} else {
-		f = n.raft.AddVoter(srv.ID, raft.ServerAddress(addr), 0, n.requestTimeout())
-	}
-	if err := f.Error(); err != nil {
-		return nil, configErr(err)
+	// Adding a server that exists changes its address, keeping its vote.
+	if err := n.addServer(srv.ID, addr, srv.Suffrage == raft.Nonvoter); err != nil {
+		return nil, err
 	}
 	attrs, _ := n.store.Members()
 	m := &pb.Member{ID: r.ID, PeerURLs: r.PeerURLs}
@@ -252,8 +259,8 @@ func (s *clusterServer) memberPromote(ctx context.Context, r *pb.MemberPromoteRe
 	if srv.Suffrage != raft.Nonvoter {
 		return nil, rpctypes.ErrGRPCMemberNotLearner
 	}
-	if err := n.raft.AddVoter(srv.ID, srv.Address, 0, n.requestTimeout()).Error(); err != nil {
-		return nil, configErr(err)
+	if err := n.addServer(srv.ID, srv.Address, false); err != nil {
+		return nil, err
 	}
 	all, err := n.memberList()
 	if err != nil {
