@@ -3,8 +3,6 @@ package server
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -156,10 +154,8 @@ func (n *node) addServer(id raft.ServerID, addr raft.ServerAddress, learner bool
 }
 
 func randomMemberID() uint64 {
-	var b [8]byte
 	for {
-		_, _ = rand.Read(b[:])
-		if id := binary.BigEndian.Uint64(b[:]); id != 0 {
+		if id := randomID(); id != 0 {
 			return id
 		}
 	}

@@ -2,11 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"io"
 	"math"
+	"time"
 
 	"github.com/gantry-dev/gantry/services/store/internal/command"
 	"github.com/gantry-dev/gantry/services/store/internal/mvcc"
@@ -53,10 +52,8 @@ func (s *leaseServer) LeaseGrant(ctx context.Context, r *pb.LeaseGrantRequest) (
 }
 
 func randomLeaseID() int64 {
-	var b [8]byte
 	for {
-		_, _ = rand.Read(b[:])
-		if id := int64(binary.BigEndian.Uint64(b[:]) >> 1); id != 0 {
+		if id := int64(randomID() >> 1); id != 0 {
 			return id
 		}
 	}
@@ -181,7 +178,7 @@ func (n *node) waitLessor(ctx context.Context) error {
 		if !n.isLeader() {
 			return rpctypes.ErrGRPCNotLeader
 		}
-		if err := sleepCtx(ctx, 5e6); err != nil {
+		if err := sleepCtx(ctx, 5*time.Millisecond); err != nil {
 			return rpctypes.ErrGRPCTimeout
 		}
 	}
