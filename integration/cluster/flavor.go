@@ -48,16 +48,6 @@ func LookupFlavor(name string) (Flavor, error) {
 		}
 		return Flavor{Name: Etcd, Binary: etcdBinary}, nil
 	case Gantry:
-		if dir := os.Getenv("GANTRY_BIN_DIR"); dir != "" {
-			bin, err := filepath.Abs(filepath.Join(dir, "gantry-store"))
-			if err != nil {
-				return Flavor{}, err
-			}
-			if _, err := os.Stat(bin); err != nil {
-				return Flavor{}, fmt.Errorf("gantry flavor: GANTRY_BIN_DIR is set but has no gantry-store: %w", err)
-			}
-			return Flavor{Name: Gantry, Binary: bin}, nil
-		}
 		bin, err := buildGantry()
 		if err != nil {
 			return Flavor{}, err
@@ -69,49 +59,64 @@ func LookupFlavor(name string) (Flavor, error) {
 }
 
 var built struct {
-	once sync.Once
+	mu   sync.Mutex
 	dir  string
-	bin  string
-	err  error
+	bins map[string]string
 }
 
-// buildGantry builds services/store/cmd/gantry-store into a temporary
-// directory, once per process. RemoveBuilt deletes it.
-func buildGantry() (string, error) {
-	built.once.Do(func() {
-		root, err := repoRoot()
+// Binary returns the path of a Gantry daemon: $GANTRY_BIN_DIR/<name> when
+// that variable is set, otherwise services/<service>/cmd/<name> built once
+// per process into a temporary directory (RemoveBuilt deletes it).
+func Binary(service, name string) (string, error) {
+	if dir := os.Getenv("GANTRY_BIN_DIR"); dir != "" {
+		bin, err := filepath.Abs(filepath.Join(dir, name))
 		if err != nil {
-			built.err = err
-			return
+			return "", err
 		}
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			built.err = fmt.Errorf("gantry flavor: building gantry-store needs the go command (or set GANTRY_BIN_DIR): %w", err)
-			return
+		if _, err := os.Stat(bin); err != nil {
+			return "", fmt.Errorf("GANTRY_BIN_DIR is set but has no %s: %w", name, err)
 		}
-		dir, err := os.MkdirTemp("", "gantry-store-bin-")
-		if err != nil {
-			built.err = err
-			return
+		return bin, nil
+	}
+	built.mu.Lock()
+	defer built.mu.Unlock()
+	if bin, ok := built.bins[name]; ok {
+		return bin, nil
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		return "", fmt.Errorf("building %s needs the go command (or set GANTRY_BIN_DIR): %w", name, err)
+	}
+	if built.dir == "" {
+		if built.dir, err = os.MkdirTemp("", "gantry-bin-"); err != nil {
+			return "", err
 		}
-		built.dir = dir
-		bin := filepath.Join(dir, "gantry-store")
-		cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/gantry-store")
-		cmd.Dir = filepath.Join(root, "services", "store")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("gantry flavor: go build ./cmd/gantry-store in %s failed: %w\n%s", cmd.Dir, err, out)
-			return
-		}
-		built.bin = bin
-	})
-	return built.bin, built.err
+		built.bins = map[string]string{}
+	}
+	bin := filepath.Join(built.dir, name)
+	cmd := exec.Command(goBin, "build", "-o", bin, "./cmd/"+name)
+	cmd.Dir = filepath.Join(root, "services", service)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/%s in %s failed: %w\n%s", name, cmd.Dir, err, out)
+	}
+	built.bins[name] = bin
+	return bin, nil
 }
 
-// RemoveBuilt deletes the gantry-store binary built by this process, if any.
-// Call it once no cluster needs it any more (from TestMain, or main).
+func buildGantry() (string, error) { return Binary("store", "gantry-store") }
+
+// RemoveBuilt deletes the binaries built by this process, if any. Call it
+// once nothing needs them any more (from TestMain, or main).
 func RemoveBuilt() {
+	built.mu.Lock()
+	defer built.mu.Unlock()
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
+		built.dir, built.bins = "", nil
 	}
 }
 

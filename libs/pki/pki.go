@@ -83,6 +83,22 @@ func (ca *CA) Issue(commonName string, hosts []string, validity time.Duration) (
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
+	return ca.issue(tmpl, validity)
+}
+
+// IssueClient signs a client certificate for user, with groups as its
+// organizations: the identity Kubernetes-style servers read from client
+// certificates.
+func (ca *CA) IssueClient(user string, groups []string, validity time.Duration) (*Issued, error) {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: user, Organization: groups},
+		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	return ca.issue(tmpl, validity)
+}
+
+func (ca *CA) issue(tmpl *x509.Certificate, validity time.Duration) (*Issued, error) {
 	_, key, der, err := sign(tmpl, validity, ca.Cert, ca.Key)
 	if err != nil {
 		return nil, err
