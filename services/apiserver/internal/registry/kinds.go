@@ -1,0 +1,177 @@
+package registry
+
+import (
+	"context"
+
+	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/storage"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+func (reg *Registry) hooksFor(res *api.Resource) hooks {
+	switch res.GVR().GroupResource().String() {
+	case "pods":
+		return hooks{prepareCreate: preparePod, gracePeriod: podGracePeriod}
+	case "services":
+		return hooks{
+			prepareCreate: reg.services.prepareService,
+			prepareUpdate: keepAllocations,
+			releaseOps:    func(obj runtime.Object) []clientv3.Op { return reg.services.releaseOps(obj.(*corev1.Service)) },
+		}
+	case "namespaces":
+		return hooks{prepareCreate: prepareNamespace, beginDelete: beginNamespaceDelete}
+	case "jobs.batch":
+		return hooks{prepareCreate: prepareJob}
+	case "endpoints":
+		return hooks{createOnUpdate: true}
+	}
+	return hooks{}
+}
+
+// preparePod sets what the API server sets on a new pod: Pending status
+// with its QoS class, the default service account, and the tolerations
+// that let a pod ride out a short node outage (DefaultTolerationSeconds).
+func preparePod(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+	pod := obj.(*corev1.Pod)
+	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
+	if pod.Spec.ServiceAccountName == "" {
+		pod.Spec.ServiceAccountName = "default"
+	}
+	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
+	addDefaultToleration(pod, "node.kubernetes.io/not-ready")
+	addDefaultToleration(pod, "node.kubernetes.io/unreachable")
+	return nil, nil
+}
+
+func addDefaultToleration(pod *corev1.Pod, key string) {
+	for _, t := range pod.Spec.Tolerations {
+		if (t.Key == key || t.Key == "" && t.Operator == corev1.TolerationOpExists) &&
+			(t.Effect == corev1.TaintEffectNoExecute || t.Effect == "") {
+			return
+		}
+	}
+	seconds := int64(300)
+	pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
+		Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds,
+	})
+}
+
+// qosClass is Guaranteed when every container has equal cpu and memory
+// requests and limits, BestEffort when none has any, else Burstable.
+func qosClass(pod *corev1.Pod) corev1.PodQOSClass {
+	any, guaranteed := false, true
+	containers := append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...)
+	for _, c := range containers {
+		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, hasReq := c.Resources.Requests[name]
+			lim, hasLim := c.Resources.Limits[name]
+			if hasReq && !req.IsZero() || hasLim && !lim.IsZero() {
+				any = true
+			}
+			if !hasLim || !hasReq || req.Cmp(lim) != 0 {
+				guaranteed = false
+			}
+		}
+	}
+	switch {
+	case !any:
+		return corev1.PodQOSBestEffort
+	case guaranteed:
+		return corev1.PodQOSGuaranteed
+	}
+	return corev1.PodQOSBurstable
+}
+
+// podGracePeriod: a pod running on a node is deleted gracefully; the node
+// agent confirms the deletion once its containers have stopped. Pods not
+// yet scheduled, or finished, go at once, as does a grace period of 0.
+func podGracePeriod(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool) {
+	pod := obj.(*corev1.Pod)
+	grace := int64(corev1.DefaultTerminationGracePeriodSeconds)
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		grace = *pod.Spec.TerminationGracePeriodSeconds
+	}
+	if opts.GracePeriodSeconds != nil {
+		grace = *opts.GracePeriodSeconds
+	}
+	if pod.Spec.NodeName == "" || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return 0, false
+	}
+	if grace <= 0 {
+		return 0, false
+	}
+	return grace, true
+}
+
+// prepareNamespace: a namespace is held by the "kubernetes" finalizer
+// until the namespace controller has emptied it.
+func prepareNamespace(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+	ns := obj.(*corev1.Namespace)
+	ns.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
+	ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+	return nil, nil
+}
+
+func beginNamespaceDelete(obj runtime.Object) bool {
+	ns := obj.(*corev1.Namespace)
+	ns.Status.Phase = corev1.NamespaceTerminating
+	return len(ns.Spec.Finalizers) > 0
+}
+
+// prepareJob gives a job without a manual selector the selector and
+// template labels Kubernetes generates from its uid.
+func prepareJob(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+	job := obj.(*batchv1.Job)
+	if job.Spec.ManualSelector != nil && *job.Spec.ManualSelector {
+		return nil, nil
+	}
+	uid := string(job.UID)
+	set := map[string]string{
+		"batch.kubernetes.io/controller-uid": uid,
+		"batch.kubernetes.io/job-name":       job.Name,
+		"controller-uid":                     uid,
+		"job-name":                           job.Name,
+	}
+	if job.Spec.Template.Labels == nil {
+		job.Spec.Template.Labels = map[string]string{}
+	}
+	for k, v := range set {
+		job.Spec.Template.Labels[k] = v
+	}
+	if job.Spec.Selector == nil {
+		job.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": uid}}
+	}
+	return nil, nil
+}
+
+// keepAllocations copies what the allocator gave a Service when an update
+// leaves it out (kubectl replace of an edited manifest), as Kubernetes
+// does.
+func keepAllocations(obj, old runtime.Object) {
+	svc, prev := obj.(*corev1.Service), old.(*corev1.Service)
+	if svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
+		svc.Spec.ClusterIP = prev.Spec.ClusterIP
+		svc.Spec.ClusterIPs = prev.Spec.ClusterIPs
+	}
+	if len(svc.Spec.IPFamilies) == 0 {
+		svc.Spec.IPFamilies = prev.Spec.IPFamilies
+	}
+	if svc.Spec.IPFamilyPolicy == nil {
+		svc.Spec.IPFamilyPolicy = prev.Spec.IPFamilyPolicy
+	}
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		if p.NodePort != 0 || svc.Spec.Type == corev1.ServiceTypeClusterIP {
+			continue
+		}
+		for _, q := range prev.Spec.Ports {
+			if q.Port == p.Port && q.Protocol == p.Protocol {
+				p.NodePort = q.NodePort
+			}
+		}
+	}
+}

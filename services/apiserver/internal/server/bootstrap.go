@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"net"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func clientv3CountOnly() []clientv3.OpOption { return []clientv3.OpOption{clientv3.WithCountOnly()} }
+
+// bootstrap creates what every cluster has: the default, kube-system,
+// kube-public and kube-node-lease namespaces, and the "kubernetes"
+// Service in default (the first address of the service range) with this
+// server among its endpoints. It retries until the store answers.
+func (s *Server) bootstrap(ctx context.Context) error {
+	for {
+		err := s.bootstrapOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		s.log.Warn("bootstrap objects; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *Server) bootstrapOnce(ctx context.Context) error {
+	if err := s.reg.Ready(ctx); err != nil {
+		return err
+	}
+	nsr, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
+	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
+		_, err := nsr.Create(ctx, "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{FieldManager: "gantry-apiserver"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	svcs, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "services"})
+	ip, err := firstServiceIP(s.cfg.ServiceClusterIPRange)
+	if err != nil {
+		return err
+	}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default",
+			Labels: map[string]string{"component": "apiserver", "provider": "kubernetes"}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: ip,
+			Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP,
+				TargetPort: intstr.FromInt32(int32(s.port()))}},
+		},
+	}
+	if _, err := svcs.Create(ctx, "default", svc, metav1.CreateOptions{FieldManager: "gantry-apiserver"}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return s.publishEndpoints(ctx)
+}
+
+// publishEndpoints adds this server to the kubernetes Service's endpoints.
+// Servers that went away stay listed until an endpoint reconciler exists.
+func (s *Server) publishEndpoints(ctx context.Context) error {
+	eps, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "endpoints"})
+	addr := corev1.EndpointAddress{IP: s.advertiseAddress()}
+	port := corev1.EndpointPort{Name: "https", Port: int32(s.port()), Protocol: corev1.ProtocolTCP}
+	_, _, err := eps.Mutate(ctx, "default", "kubernetes", "", false, true, "gantry-apiserver",
+		func(cur runtime.Object) (runtime.Object, error) {
+			ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}}
+			if cur != nil {
+				ep = cur.DeepCopyObject().(*corev1.Endpoints)
+				ep.ResourceVersion = ""
+			}
+			if len(ep.Subsets) == 0 {
+				ep.Subsets = []corev1.EndpointSubset{{Ports: []corev1.EndpointPort{port}}}
+			}
+			for _, a := range ep.Subsets[0].Addresses {
+				if a.IP == addr.IP {
+					return nil, nil
+				}
+			}
+			ep.Subsets[0].Addresses = append(ep.Subsets[0].Addresses, addr)
+			return ep, nil
+		})
+	return err
+}
+
+func (s *Server) port() int {
+	if tcp, ok := s.listener.Addr().(*net.TCPAddr); ok {
+		return tcp.Port
+	}
+	return s.cfg.SecurePort
+}
+
+func (s *Server) advertiseAddress() string {
+	if s.cfg.AdvertiseAddress != "" {
+		return s.cfg.AdvertiseAddress
+	}
+	if ip := net.ParseIP(s.cfg.BindAddress); ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	return "127.0.0.1"
+}
+
+func firstServiceIP(cidr string) (string, error) {
+	_, n, err := net.ParseCIDR(cidr)
+	if err != nil {
+		return "", err
+	}
+	ip := n.IP.To4()
+	out := make(net.IP, 4)
+	copy(out, ip)
+	out[3]++
+	return out.String(), nil
+}

@@ -1,0 +1,107 @@
+// Package server assembles the API server: the store client, the
+// registry, the REST facade behind TLS and authentication, metrics and
+// health endpoints, and the bootstrap objects every cluster has.
+package server
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config is everything the API server needs; flags follow kube-apiserver's
+// names.
+type Config struct {
+	BindAddress string
+	SecurePort  int
+
+	TLSCertFile       string
+	TLSPrivateKeyFile string
+	// CertDir holds a generated CA and serving certificate when
+	// TLSCertFile is not given.
+	CertDir string
+	// ClientCAFile verifies client certificates (optional).
+	ClientCAFile string
+	// TokenAuthFile holds bearer tokens (optional).
+	TokenAuthFile string
+
+	EtcdServers  []string
+	EtcdCAFile   string
+	EtcdCertFile string
+	EtcdKeyFile  string
+	// EtcdDialTimeout bounds connecting to the store at start.
+	EtcdDialTimeout time.Duration
+
+	ServiceClusterIPRange string
+	ServiceNodePortRange  string
+	// AdvertiseAddress is published in the "kubernetes" Service's
+	// endpoints.
+	AdvertiseAddress string
+
+	ShutdownDelay time.Duration
+
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+}
+
+// ParseFlags reads a Config from command line arguments.
+func ParseFlags(args []string) (*Config, error) {
+	fs := flag.NewFlagSet("gantry-apiserver", flag.ContinueOnError)
+	cfg := &Config{}
+	var etcd, logLevel string
+	fs.StringVar(&cfg.BindAddress, "bind-address", "0.0.0.0", "address to serve HTTPS on")
+	fs.IntVar(&cfg.SecurePort, "secure-port", 6443, "port to serve HTTPS on")
+	fs.StringVar(&cfg.TLSCertFile, "tls-cert-file", "", "serving certificate (PEM)")
+	fs.StringVar(&cfg.TLSPrivateKeyFile, "tls-private-key-file", "", "serving key (PEM)")
+	fs.StringVar(&cfg.CertDir, "cert-dir", "", "without --tls-cert-file: directory where a cluster CA (ca.crt) and a serving certificate signed by it are created and kept")
+	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA that signs client certificates: CN is the user, O the groups")
+	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	fs.StringVar(&etcd, "etcd-servers", "http://127.0.0.1:2379", "comma-separated store client URLs")
+	fs.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA of the store's certificates")
+	fs.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for the store")
+	fs.StringVar(&cfg.EtcdKeyFile, "etcd-keyfile", "", "client key for the store")
+	fs.DurationVar(&cfg.EtcdDialTimeout, "etcd-dial-timeout", 20*time.Second, "how long to wait for the store at start")
+	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "CIDR ClusterIPs come from")
+	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "range of NodePorts")
+	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address published in the kubernetes Service endpoints (default: bind address, or 127.0.0.1)")
+	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay-duration", 0, "how long to keep serving after SIGTERM before closing listeners")
+	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	for _, s := range strings.Split(etcd, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.EtcdServers = append(cfg.EtcdServers, s)
+		}
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	cfg.Log = slog.New(slog.NewTextHandler(logWriter, &slog.HandlerOptions{Level: level}))
+	return cfg, cfg.Validate()
+}
+
+// Validate checks the configuration.
+func (c *Config) Validate() error {
+	var errs []error
+	if (c.TLSCertFile == "" || c.TLSPrivateKeyFile == "") && c.CertDir == "" {
+		errs = append(errs, errors.New("--tls-cert-file and --tls-private-key-file, or --cert-dir, are required: the API server serves only HTTPS"))
+	}
+	if len(c.EtcdServers) == 0 {
+		errs = append(errs, errors.New("--etcd-servers is required"))
+	}
+	if c.SecurePort < 0 || c.SecurePort > 65535 {
+		errs = append(errs, fmt.Errorf("--secure-port %d out of range", c.SecurePort))
+	}
+	return errors.Join(errs...)
+}

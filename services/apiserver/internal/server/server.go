@@ -1,0 +1,185 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/gantry-dev/gantry/libs/tlsutil"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/openapi"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/registry"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
+	"github.com/prometheus/client_golang/prometheus"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+)
+
+// Server is one API server.
+type Server struct {
+	cfg      *Config
+	log      *slog.Logger
+	etcd     *clientv3.Client
+	reg      *registry.Registry
+	auth     *authn.Authenticator
+	metrics  *metrics
+	listener net.Listener // plain TCP; TLS is done by the HTTP server
+	tls      *tls.Config
+	handler  http.Handler
+}
+
+// New connects to the store and prepares every part; it listens at once
+// so that Addr is known before Run.
+func New(cfg *Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := cfg.ensureCerts(); err != nil {
+		return nil, fmt.Errorf("--cert-dir: %w", err)
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Registry == nil {
+		r := prometheus.NewRegistry()
+		r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		cfg.Registry, cfg.Gatherer = r, r
+	}
+	s := &Server{cfg: cfg, log: cfg.Log.With("component", "apiserver")}
+	var err error
+	if s.auth, err = authn.New(cfg.TokenAuthFile); err != nil {
+		return nil, err
+	}
+	if s.etcd, err = s.connectStore(); err != nil {
+		return nil, err
+	}
+	s.reg, err = registry.New(s.etcd, registry.Config{
+		ServiceCIDR: cfg.ServiceClusterIPRange, NodePortRange: cfg.ServiceNodePortRange, Log: s.log,
+	})
+	if err != nil {
+		s.etcd.Close()
+		return nil, err
+	}
+	s.metrics = newMetrics(cfg.Registry)
+	oapi, err := openapi.NewHandler()
+	if err != nil {
+		s.etcd.Close()
+		return nil, err
+	}
+	s.handler = s.routes(rest.New(s.reg, s.log), oapi)
+	tlsCfg, err := s.tlsConfig()
+	if err != nil {
+		s.etcd.Close()
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.SecurePort)))
+	if err != nil {
+		s.etcd.Close()
+		return nil, err
+	}
+	s.listener, s.tls = ln, tlsCfg
+	return s, nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() net.Addr { return s.listener.Addr() }
+
+func (s *Server) connectStore() (*clientv3.Client, error) {
+	files := tlsutil.Files{CertFile: s.cfg.EtcdCertFile, KeyFile: s.cfg.EtcdKeyFile, TrustedCAFile: s.cfg.EtcdCAFile}
+	var tlsCfg *tls.Config
+	if !files.Empty() {
+		var err error
+		if tlsCfg, err = files.ClientConfig(); err != nil {
+			return nil, fmt.Errorf("store TLS: %w", err)
+		}
+	}
+	return clientv3.New(clientv3.Config{
+		Endpoints:          s.cfg.EtcdServers,
+		DialTimeout:        s.cfg.EtcdDialTimeout,
+		TLS:                tlsCfg,
+		Logger:             zap.NewNop(),
+		MaxCallRecvMsgSize: 256 << 20,
+		MaxCallSendMsgSize: 8 << 20,
+	})
+}
+
+func (s *Server) tlsConfig() (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(s.cfg.TLSCertFile, s.cfg.TLSPrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("serving certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}}
+	if s.cfg.ClientCAFile != "" {
+		pem, err := os.ReadFile(s.cfg.ClientCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("client CA %s: no certificates", s.cfg.ClientCAFile)
+		}
+		cfg.ClientCAs = pool
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
+}
+
+// Run serves until ctx ends.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.etcd.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	cacheCtx, stopCaches := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCaches()
+	g.Go(func() error { return s.reg.Run(cacheCtx) })
+	reqCtx, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	srv := &http.Server{
+		BaseContext: func(net.Listener) context.Context { return reqCtx },
+		Handler:     s.handler,
+		TLSConfig:   s.tls,
+		// Informers and watchers multiplex many watches on one connection.
+		HTTP2:             &http.HTTP2Config{MaxConcurrentStreams: 1000},
+		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	g.Go(func() error {
+		if err := s.bootstrap(gctx); err != nil && gctx.Err() == nil {
+			s.log.Error("bootstrap objects", "err", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		s.log.Info("serving", "addr", s.listener.Addr().String())
+		if err := srv.ServeTLS(s.listener, "", ""); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		if s.cfg.ShutdownDelay > 0 && ctx.Err() != nil {
+			time.Sleep(s.cfg.ShutdownDelay)
+		}
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		// Watches are long requests: end them rather than wait.
+		cancelRequests()
+		err := srv.Shutdown(shutdown)
+		if err != nil {
+			_ = srv.Close()
+		}
+		stopCaches()
+		return nil
+	})
+	return g.Wait()
+}

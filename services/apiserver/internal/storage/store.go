@@ -1,0 +1,379 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Store reads and writes the objects of one resource.
+type Store struct {
+	cli   *clientv3.Client
+	res   *api.Resource
+	gr    schema.GroupResource
+	proto *protobuf.Serializer
+}
+
+// NewStore returns the store of res.
+func NewStore(cli *clientv3.Client, res *api.Resource) *Store {
+	return &Store{
+		cli:   cli,
+		res:   res,
+		gr:    res.GVR().GroupResource(),
+		proto: protobuf.NewSerializer(api.Scheme, api.Scheme),
+	}
+}
+
+// Resource is the resource this store holds.
+func (s *Store) Resource() *api.Resource { return s.res }
+
+// Op is an extra operation written in the same transaction as an object,
+// with the condition it needs: how the service IP allocator claims an
+// address atomically with the Service that owns it.
+type Op struct {
+	Cmp clientv3.Cmp
+	Op  clientv3.Op
+	// Err is returned when Cmp does not hold.
+	Err error
+}
+
+// Encode turns obj into its stored form. It sets the type fields and clears
+// resourceVersion on obj, which the caller owns.
+func (s *Store) Encode(obj runtime.Object) ([]byte, error) {
+	obj.GetObjectKind().SetGroupVersionKind(s.res.GVK())
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion("")
+	return runtime.Encode(s.proto, obj)
+}
+
+// Decode turns a stored value into a new object with the given
+// resourceVersion.
+func (s *Store) Decode(data []byte, rev int64) (runtime.Object, error) {
+	obj := s.res.New()
+	if _, _, err := s.proto.Decode(data, nil, obj); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", s.gr, err)
+	}
+	obj.GetObjectKind().SetGroupVersionKind(s.res.GVK())
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, err
+	}
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	return obj, nil
+}
+
+func (s *Store) decodeKV(kv *mvccpb.KeyValue) (runtime.Object, error) {
+	return s.Decode(kv.Value, kv.ModRevision)
+}
+
+// Create writes a new object; it fails with AlreadyExists if the key is
+// taken. obj is consumed: its resourceVersion is set to the new revision.
+func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object, extra ...Op) (runtime.Object, error) {
+	data, err := s.Encode(obj)
+	if err != nil {
+		return nil, err
+	}
+	key := s.res.Key(ns, name)
+	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}
+	ops := []clientv3.Op{clientv3.OpPut(key, string(data))}
+	for _, e := range extra {
+		cmps = append(cmps, e.Cmp)
+		ops = append(ops, e.Op)
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	if !resp.Succeeded {
+		// Find out which condition failed.
+		if len(extra) > 0 {
+			if err := s.whichFailed(ctx, key, extra); err != nil {
+				return nil, err
+			}
+		}
+		return nil, apierrors.NewAlreadyExists(s.gr, name)
+	}
+	return obj, setRV(obj, resp.Header.Revision)
+}
+
+func (s *Store) whichFailed(ctx context.Context, key string, extra []Op) error {
+	resp, err := s.cli.Get(ctx, key, clientv3.WithCountOnly())
+	if err != nil {
+		return s.storeError(err)
+	}
+	if resp.Count > 0 {
+		return nil // the object exists: AlreadyExists
+	}
+	for _, e := range extra {
+		r, err := s.cli.Txn(ctx).If(e.Cmp).Commit()
+		if err != nil {
+			return s.storeError(err)
+		}
+		if !r.Succeeded {
+			return e.Err
+		}
+	}
+	return apierrors.NewConflict(s.gr, "", errors.New("a concurrent write changed the state; try again"))
+}
+
+// Get reads one object, linearizably.
+func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error) {
+	resp, err := s.cli.Get(ctx, s.res.Key(ns, name))
+	if err != nil {
+		return nil, s.storeError(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, apierrors.NewNotFound(s.gr, name)
+	}
+	return s.decodeKV(resp.Kvs[0])
+}
+
+// UpdateFunc computes the new object from the current one. It must not
+// modify cur. Returning a nil object with a nil error means "no change".
+type UpdateFunc func(cur runtime.Object) (runtime.Object, error)
+
+// Update applies fn to the current object and writes the result if the
+// object has not changed meanwhile, retrying on a concurrent write. When
+// the result's resourceVersion is set it must equal the current one
+// (otherwise 409 Conflict, as the client asked for a compare-and-swap).
+// If the object is missing and create is not nil, create is called with a
+// nil current object instead of failing with NotFound.
+func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allowCreate bool) (obj runtime.Object, created bool, err error) {
+	key := s.res.Key(ns, name)
+	for {
+		cur, curRev, err := s.getRaw(ctx, key)
+		if err != nil {
+			return nil, false, err
+		}
+		if cur == nil && !allowCreate {
+			return nil, false, apierrors.NewNotFound(s.gr, name)
+		}
+		next, err := fn(cur)
+		if err != nil {
+			return nil, false, err
+		}
+		if next == nil {
+			return cur, false, nil
+		}
+		if err := s.checkPrecondition(next, curRev, name); err != nil {
+			return nil, false, err
+		}
+		data, err := s.Encode(next)
+		if err != nil {
+			return nil, false, err
+		}
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
+			Then(clientv3.OpPut(key, string(data))).
+			Commit()
+		if err != nil {
+			return nil, false, s.storeError(err)
+		}
+		if resp.Succeeded {
+			return next, cur == nil, setRV(next, resp.Header.Revision)
+		}
+		// Someone else wrote in between: read again and retry.
+	}
+}
+
+// checkPrecondition enforces a compare-and-swap asked for by the client:
+// a resourceVersion on the new object must match the stored one.
+func (s *Store) checkPrecondition(next runtime.Object, curRev int64, name string) error {
+	m, err := meta.Accessor(next)
+	if err != nil {
+		return err
+	}
+	rv := m.GetResourceVersion()
+	if rv == "" {
+		return nil
+	}
+	want, err := strconv.ParseInt(rv, 10, 64)
+	if err != nil {
+		return apierrors.NewBadRequest(fmt.Sprintf("invalid resourceVersion %q", rv))
+	}
+	if curRev == 0 {
+		return apierrors.NewNotFound(s.gr, name)
+	}
+	if want != curRev {
+		return apierrors.NewConflict(s.gr, name,
+			errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+	}
+	return nil
+}
+
+func (s *Store) getRaw(ctx context.Context, key string) (runtime.Object, int64, error) {
+	resp, err := s.cli.Get(ctx, key)
+	if err != nil {
+		return nil, 0, s.storeError(err)
+	}
+	if len(resp.Kvs) == 0 {
+		return nil, 0, nil
+	}
+	obj, err := s.decodeKV(resp.Kvs[0])
+	if err != nil {
+		return nil, 0, err
+	}
+	return obj, resp.Kvs[0].ModRevision, nil
+}
+
+// Preconditions of a delete.
+type Preconditions struct {
+	UID             *types.UID
+	ResourceVersion *string
+}
+
+// Delete removes an object. check sees the current object first and may
+// refuse. It returns the deleted object with the revision of the delete.
+func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, check func(cur runtime.Object) error, extra ...clientv3.Op) (runtime.Object, error) {
+	key := s.res.Key(ns, name)
+	for {
+		cur, curRev, err := s.getRaw(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		if cur == nil {
+			return nil, apierrors.NewNotFound(s.gr, name)
+		}
+		if err := s.checkDelete(cur, pre, name); err != nil {
+			return nil, err
+		}
+		if check != nil {
+			if err := check(cur); err != nil {
+				return nil, err
+			}
+		}
+		ops := append([]clientv3.Op{clientv3.OpDelete(key)}, extra...)
+		resp, err := s.cli.Txn(ctx).
+			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
+			Then(ops...).
+			Commit()
+		if err != nil {
+			return nil, s.storeError(err)
+		}
+		if resp.Succeeded {
+			return cur, setRV(cur, resp.Header.Revision)
+		}
+	}
+}
+
+func (s *Store) checkDelete(cur runtime.Object, pre Preconditions, name string) error {
+	m, err := meta.Accessor(cur)
+	if err != nil {
+		return err
+	}
+	if pre.UID != nil && *pre.UID != m.GetUID() {
+		return apierrors.NewConflict(s.gr, name, fmt.Errorf(
+			"Precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, m.GetUID()))
+	}
+	if pre.ResourceVersion != nil && *pre.ResourceVersion != m.GetResourceVersion() {
+		return apierrors.NewConflict(s.gr, name, fmt.Errorf(
+			"Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v",
+			*pre.ResourceVersion, m.GetResourceVersion()))
+	}
+	return nil
+}
+
+// Page is one page of a list read from the store.
+type Page struct {
+	Items    []runtime.Object
+	Revision int64
+	// Next is the key to continue from, empty at the end.
+	Next string
+	// Remaining counts the keys after this page, when known.
+	Remaining int64
+}
+
+// ListPage reads up to limit objects (0 = all) of prefix from key start on,
+// at revision rev (0 = now). keep filters the objects; the page is filled
+// up to limit with objects keep accepts.
+func (s *Store) ListPage(ctx context.Context, prefix, start string, rev, limit int64, keep func(runtime.Object) bool) (*Page, error) {
+	end := clientv3.GetPrefixRangeEnd(prefix)
+	if start == "" {
+		start = prefix
+	}
+	page := &Page{Revision: rev}
+	for {
+		opts := []clientv3.OpOption{clientv3.WithRange(end)}
+		if page.Revision > 0 {
+			opts = append(opts, clientv3.WithRev(page.Revision))
+		}
+		batch := int64(0)
+		if limit > 0 {
+			batch = limit - int64(len(page.Items)) + 1
+			if batch < 64 && keep != nil {
+				batch = 64
+			}
+			opts = append(opts, clientv3.WithLimit(batch))
+		}
+		resp, err := s.cli.Get(ctx, start, opts...)
+		if err != nil {
+			return nil, s.storeError(err)
+		}
+		if page.Revision == 0 {
+			page.Revision = resp.Header.Revision
+		}
+		for i, kv := range resp.Kvs {
+			if limit > 0 && int64(len(page.Items)) == limit {
+				page.Next = string(kv.Key)
+				page.Remaining = resp.Count - int64(i)
+				return page, nil
+			}
+			obj, err := s.decodeKV(kv)
+			if err != nil {
+				return nil, err
+			}
+			if keep == nil || keep(obj) {
+				page.Items = append(page.Items, obj)
+			}
+		}
+		if !resp.More {
+			return page, nil
+		}
+		start = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+	}
+}
+
+// Revision returns the store's current revision, read linearizably.
+func (s *Store) Revision(ctx context.Context) (int64, error) {
+	resp, err := s.cli.Get(ctx, s.res.StoragePrefix+"\x00", clientv3.WithCountOnly())
+	if err != nil {
+		return 0, s.storeError(err)
+	}
+	return resp.Header.Revision, nil
+}
+
+func (s *Store) storeError(err error) error {
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apierrors.NewTimeoutError(fmt.Sprintf("request to the store did not complete: %v", err), 1)
+	case errors.Is(err, rpctypes.ErrCompacted):
+		return apierrors.NewResourceExpired(fmt.Sprintf("resourceVersion too old: %v", err))
+	case errors.Is(err, rpctypes.ErrFutureRev):
+		return apierrors.NewTimeoutError("Too large resource version", 1)
+	}
+	return apierrors.NewInternalError(fmt.Errorf("store: %w", err))
+}
+
+func setRV(obj runtime.Object, rev int64) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	m.SetResourceVersion(strconv.FormatInt(rev, 10))
+	return nil
+}
