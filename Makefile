@@ -139,12 +139,17 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store ## Run all benchmarks
+bench: bench-store bench-apiserver ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
 	@printf '\n==> integration: go run ./cmd/storebench %s\n' "$(BENCH_ARGS)"
 	@cd integration && $(GO) run ./cmd/storebench $(BENCH_ARGS)
+
+.PHONY: bench-apiserver
+bench-apiserver: deps build ## Benchmark gantry-apiserver on gantry-store and on etcd (integration/cmd/apibench BENCH_ARGS)
+	@printf '\n==> integration: go run ./cmd/apibench %s\n' "$(BENCH_ARGS)"
+	@cd integration && $(GO) run ./cmd/apibench $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 

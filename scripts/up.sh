@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# Starts (or stops) a single-member gantry-store on this host, in the background.
+# Starts (or stops) a one-host Gantry control plane in the background: a
+# single-member gantry-store and a gantry-apiserver on it, with a cluster CA,
+# an admin token and an admin kubeconfig.
 #
 # Usage: scripts/up.sh [up|down]      (normally through `make up` / `make down`)
 #
 # State lives under $GANTRY_DATA_DIR (default /var/lib/gantry as root,
 # ${XDG_DATA_HOME:-~/.local/share}/gantry otherwise):
-#   store/       the member's data directory
-#   store.log    its log
-#   store.pid    its process id
+#   store/            the store member's data directory
+#   pki/              cluster CA (ca.crt), API server certificate, tokens.csv
+#   <daemon>.log      each daemon's log
+#   <daemon>.pid      each daemon's process id
+# The admin kubeconfig is /etc/gantry/admin.kubeconfig as root, else
+# <state>/admin.kubeconfig.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-bin=${GANTRY_BIN_DIR:-${repo}/bin}/gantry-store
+bin_dir=${GANTRY_BIN_DIR:-${repo}/bin}
 
 if [[ -n ${GANTRY_DATA_DIR:-} ]]; then
 	state=${GANTRY_DATA_DIR}
@@ -20,27 +25,33 @@ elif [[ ${EUID} -eq 0 ]]; then
 else
 	state=${XDG_DATA_HOME:-${HOME}/.local/share}/gantry
 fi
+if [[ ${EUID} -eq 0 && -z ${GANTRY_DATA_DIR:-} ]]; then
+	kubeconfig=/etc/gantry/admin.kubeconfig
+else
+	kubeconfig=${state}/admin.kubeconfig
+fi
 data=${state}/store
-log_file=${state}/store.log
-pid_file=${state}/store.pid
+pki=${state}/pki
 
-readonly name=default
+readonly member_name=default
 readonly client_url=http://127.0.0.1:2379
 readonly peer_url=http://127.0.0.1:2380
 readonly metrics_url=http://127.0.0.1:2381
+readonly api_port=6443
+readonly api_url=https://127.0.0.1:${api_port}
 readonly wait_seconds=30
 
 say() { printf '%s\n' "$*"; }
 die() { printf 'up: %s\n' "$*" >&2; exit 1; }
 
-# running_pid prints the pid from the pid file if that process is alive and is
-# a gantry-store; a stale pid file is removed.
+# running_pid NAME prints the pid from NAME.pid if that process is alive and
+# runs the binary NAME; a stale pid file is removed.
 running_pid() {
-	local pid
+	local name=$1 pid_file=${state}/$1.pid pid
 	[[ -f ${pid_file} ]] || return 1
 	pid=$(<"${pid_file}")
 	if [[ ${pid} =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null &&
-		[[ $(cat "/proc/${pid}/comm" 2>/dev/null) == gantry-store ]]; then
+		[[ $(cat "/proc/${pid}/comm" 2>/dev/null) == "${name:0:15}" ]]; then
 		printf '%s\n' "${pid}"
 		return 0
 	fi
@@ -48,68 +59,55 @@ running_pid() {
 	return 1
 }
 
-healthy() { curl -fsS --max-time 2 "${metrics_url}/health" >/dev/null 2>&1; }
+store_healthy() { curl -fsS --max-time 2 "${metrics_url}/health" >/dev/null 2>&1; }
+api_ready() { curl -fsS --max-time 2 --cacert "${pki}/ca.crt" "${api_url}/readyz" >/dev/null 2>&1; }
 
-# wait_healthy PID: poll /health until it answers, the process dies, or time runs out.
-wait_healthy() {
-	local pid=$1 deadline=$((SECONDS + wait_seconds))
-	until healthy; do
+# wait_for NAME PID CHECK: poll CHECK until it succeeds, the process dies, or
+# time runs out.
+wait_for() {
+	local name=$1 pid=$2 check=$3 deadline=$((SECONDS + wait_seconds))
+	until ${check}; do
 		if ! kill -0 "${pid}" 2>/dev/null; then
-			rm -f "${pid_file}"
-			say "gantry-store (pid ${pid}) exited; last lines of ${log_file}:" >&2
-			tail -n 40 "${log_file}" >&2 || true
+			rm -f "${state}/${name}.pid"
+			say "${name} (pid ${pid}) exited; last lines of ${state}/${name}.log:" >&2
+			tail -n 40 "${state}/${name}.log" >&2 || true
 			exit 1
 		fi
 		if ((SECONDS >= deadline)); then
-			say "gantry-store (pid ${pid}) is not healthy after ${wait_seconds}s (${metrics_url}/health); last lines of ${log_file}:" >&2
-			tail -n 40 "${log_file}" >&2 || true
-			say "it is still running; stop it with: make down" >&2
+			say "${name} (pid ${pid}) is not ready after ${wait_seconds}s; last lines of ${state}/${name}.log:" >&2
+			tail -n 40 "${state}/${name}.log" >&2 || true
+			say "it is still running; stop everything with: make down" >&2
 			exit 1
 		fi
-		sleep 0.5
+		sleep 0.3
 	done
-}
-
-usage_hint() {
-	cat <<EOF
-
-gantry-store is serving the etcd v3 API on ${client_url}
-  data: ${data}
-  log:  ${log_file}
-
-Try it with etcdctl (from the etcd-client package):
-  ETCDCTL_API=3 etcdctl --endpoints=${client_url} put foo bar
-  ETCDCTL_API=3 etcdctl --endpoints=${client_url} get foo
-  ETCDCTL_API=3 etcdctl --endpoints=${client_url} endpoint status -w table
-  ETCDCTL_API=3 etcdctl --endpoints=${client_url} member list -w table
-
-Health and metrics: ${metrics_url}/health  ${metrics_url}/metrics
-Stop it with: make down
-EOF
 }
 
 port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
 
-up() {
-	local pid args
-	if pid=$(running_pid); then
-		say "gantry-store is already running (pid ${pid})"
-		wait_healthy "${pid}"
-		usage_hint
+# start NAME CHECK ARGS...: start bin_dir/NAME in its own session unless it
+# runs already, then wait until CHECK succeeds.
+start() {
+	local name=$1 check=$2 pid
+	shift 2
+	if pid=$(running_pid "${name}"); then
+		say "${name} is already running (pid ${pid})"
+		wait_for "${name}" "${pid}" "${check}"
 		return 0
 	fi
-
+	local bin=${bin_dir}/${name}
 	[[ -x ${bin} ]] || die "${bin} not found; build it with: make build"
-	command -v curl >/dev/null 2>&1 || die "curl not found; run: make deps"
-	local port
-	for port in 2379 2380 2381; do
-		if port_in_use "${port}"; then
-			die "port ${port} is already in use (another etcd? check with: ss -tlnp 'sport = :${port}')"
-		fi
-	done
+	printf '\n=== %s: starting %s %s\n' "$(date -Is)" "${bin}" "$*" >>"${state}/${name}.log"
+	# setsid: its own session, so a Ctrl-C in this terminal does not reach it.
+	setsid "${bin}" "$@" </dev/null >>"${state}/${name}.log" 2>&1 &
+	pid=$!
+	printf '%s\n' "${pid}" >"${state}/${name}.pid"
+	say "started ${name} (pid ${pid}), waiting until it is ready ..."
+	wait_for "${name}" "${pid}" "${check}"
+}
 
-	mkdir -p "${data}"
-	args=(
+start_store() {
+	local args=(
 		--data-dir "${data}"
 		--listen-client-urls "${client_url}"
 		--listen-peer-urls "${peer_url}"
@@ -119,43 +117,127 @@ up() {
 		# A new member: name it and bootstrap a one-member cluster. Once the
 		# data directory holds a member, the store remembers all of this.
 		args+=(
-			--name "${name}"
+			--name "${member_name}"
 			--advertise-client-urls "${client_url}"
 			--initial-advertise-peer-urls "${peer_url}"
-			--initial-cluster "${name}=${peer_url}"
+			--initial-cluster "${member_name}=${peer_url}"
 			--initial-cluster-state new
 		)
 	fi
+	mkdir -p "${data}"
+	start gantry-store store_healthy "${args[@]}"
+}
 
-	# setsid: its own session, so a Ctrl-C in this terminal does not reach it.
-	printf '\n=== %s: starting %s %s\n' "$(date -Is)" "${bin}" "${args[*]}" >>"${log_file}"
-	setsid "${bin}" "${args[@]}" </dev/null >>"${log_file}" 2>&1 &
-	pid=$!
-	printf '%s\n' "${pid}" >"${pid_file}"
-	say "started gantry-store (pid ${pid}), waiting for ${metrics_url}/health ..."
-	wait_healthy "${pid}"
+# admin_token prints the admin's bearer token, creating the token file the
+# first time.
+admin_token() {
+	local tokens=${pki}/tokens.csv token
+	if [[ ! -s ${tokens} ]]; then
+		mkdir -p "${pki}"
+		chmod 700 "${pki}"
+		token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+		(umask 077 && printf '%s,admin,admin,"system:masters"\n' "${token}" >"${tokens}")
+	fi
+	cut -d, -f1 "${tokens}" | head -n1
+}
+
+start_apiserver() {
+	local token
+	token=$(admin_token)
+	start gantry-apiserver api_ready \
+		--bind-address 127.0.0.1 --secure-port "${api_port}" \
+		--cert-dir "${pki}" --client-ca-file "${pki}/ca.crt" \
+		--token-auth-file "${pki}/tokens.csv" \
+		--etcd-servers "${client_url}"
+	mkdir -p "$(dirname "${kubeconfig}")"
+	local old_umask
+	old_umask=$(umask)
+	umask 077
+	cat >"${kubeconfig}" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: gantry
+  cluster:
+    server: ${api_url}
+    certificate-authority: ${pki}/ca.crt
+users:
+- name: admin
+  user:
+    token: ${token}
+contexts:
+- name: admin@gantry
+  context:
+    cluster: gantry
+    user: admin
+current-context: admin@gantry
+EOF2
+	umask "${old_umask}"
+}
+
+usage_hint() {
+	cat <<EOF
+
+Gantry is up:
+  API server  ${api_url}        (log: ${state}/gantry-apiserver.log)
+  store       ${client_url}  (etcd v3 API; data: ${data}; log: ${state}/gantry-store.log)
+
+Use kubectl:
+  export KUBECONFIG=${kubeconfig}
+  kubectl get namespaces
+  kubectl create deployment web --image=nginx
+  kubectl get deployments
+
+Use etcdctl on the store:
+  ETCDCTL_API=3 etcdctl --endpoints=${client_url} endpoint status -w table
+  ETCDCTL_API=3 etcdctl --endpoints=${client_url} get /registry/namespaces --prefix --keys-only
+
+Stop it with: make down
+EOF
+}
+
+up() {
+	command -v curl >/dev/null 2>&1 || die "curl not found; run: make deps"
+	mkdir -p "${state}"
+	if ! running_pid gantry-store >/dev/null; then
+		local port
+		for port in 2379 2380 2381; do
+			port_in_use "${port}" && die "port ${port} is already in use (another etcd? check with: ss -tlnp 'sport = :${port}')"
+		done
+	fi
+	if ! running_pid gantry-apiserver >/dev/null && port_in_use "${api_port}"; then
+		die "port ${api_port} is already in use (check with: ss -tlnp 'sport = :${api_port}')"
+	fi
+	start_store
+	start_apiserver
 	usage_hint
 }
 
-down() {
-	local pid
-	if ! pid=$(running_pid); then
-		say "gantry-store is not running"
+# stop NAME: SIGTERM, then SIGKILL after a grace period.
+stop() {
+	local name=$1 pid
+	if ! pid=$(running_pid "${name}"); then
+		say "${name} is not running"
 		return 0
 	fi
 	kill -TERM "${pid}"
 	local deadline=$((SECONDS + wait_seconds))
 	while kill -0 "${pid}" 2>/dev/null; do
 		if ((SECONDS >= deadline)); then
-			say "gantry-store (pid ${pid}) did not exit within ${wait_seconds}s; sending SIGKILL" >&2
+			say "${name} (pid ${pid}) did not exit within ${wait_seconds}s; sending SIGKILL" >&2
 			kill -KILL "${pid}" 2>/dev/null || true
 			sleep 0.5
 			break
 		fi
 		sleep 0.2
 	done
-	rm -f "${pid_file}"
-	say "stopped gantry-store (pid ${pid})"
+	rm -f "${state}/${name}.pid"
+	say "stopped ${name} (pid ${pid})"
+}
+
+down() {
+	stop gantry-apiserver
+	stop gantry-store
 }
 
 case ${1:-up} in
