@@ -29,6 +29,18 @@ type (
 	v3OneOfTyper interface{ OpenAPIV3OneOfTypes() []string }
 )
 
+// typeDocs describes the apimachinery types that have no SwaggerDoc
+// method; kubectl explain shows these for every field of such a type.
+var typeDocs = map[string]string{
+	"io.k8s.apimachinery.pkg.api.resource.Quantity": "Quantity is a fixed-point representation of a number, " +
+		"written as a string with an optional suffix (\"500m\", \"128Mi\", \"1e3\") or as a plain number.",
+	"io.k8s.apimachinery.pkg.util.intstr.IntOrString": "IntOrString is a type that can hold an int32 or a string.",
+	"io.k8s.apimachinery.pkg.apis.meta.v1.Time":       "Time is a timestamp, written in RFC 3339 form with second precision.",
+	"io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime":  "MicroTime is a timestamp, written in RFC 3339 form with microsecond precision.",
+	"io.k8s.apimachinery.pkg.apis.meta.v1.Duration":   "Duration is a time.Duration, written as a string such as \"1h2m3s\".",
+	"io.k8s.apimachinery.pkg.runtime.RawExtension":    "RawExtension holds an embedded object of any kind, written as a JSON object.",
+}
+
 // schemaSet turns Go types into named schemas by reflection, the way
 // openapi-gen does for Kubernetes: one definition per struct type (or type
 // with a custom OpenAPI type), referenced by $ref from the fields that use
@@ -175,6 +187,9 @@ func (s *schemaSet) define(t reflect.Type) string {
 		*def = s.structSchema(t, name)
 	}
 	def.Description = docOf(t)[""]
+	if def.Description == "" {
+		def.Description = typeDocs[name]
+	}
 	if gvks := s.gvks[t]; len(gvks) > 0 {
 		list := make([]interface{}, len(gvks))
 		for i, gvk := range gvks {
@@ -202,8 +217,7 @@ func (s *schemaSet) customSchema(t reflect.Type) spec.Schema {
 		}
 		return out
 	}
-	out := spec.Schema{SchemaProps: spec.SchemaProps{Type: v.(schemaTyper).OpenAPISchemaType(), Format: format}}
-	return out
+	return spec.Schema{SchemaProps: spec.SchemaProps{Type: v.(schemaTyper).OpenAPISchemaType(), Format: format}}
 }
 
 // structSchema is the object schema of a struct: its JSON fields, with
@@ -211,8 +225,7 @@ func (s *schemaSet) customSchema(t reflect.Type) spec.Schema {
 func (s *schemaSet) structSchema(t reflect.Type, name string) spec.Schema {
 	out := typed("object", "")
 	for _, f := range jsonFields(t) {
-		prop := s.schemaOf(f.typ)
-		prop.Description = f.doc
+		prop := s.withDescription(s.schemaOf(f.typ), f.doc)
 		if f.patchStrategy != "" {
 			prop.AddExtension(extPatchStrategy, f.patchStrategy)
 		}
@@ -225,6 +238,17 @@ func (s *schemaSet) structSchema(t reflect.Type, name string) spec.Schema {
 		}
 	}
 	return out
+}
+
+// withDescription describes a property. In v3 a described $ref is
+// wrapped in a one-element allOf, as kube-apiserver writes it, so that
+// kubectl explain shows both the field's and the type's description.
+func (s *schemaSet) withDescription(prop spec.Schema, description string) spec.Schema {
+	if s.v3 && description != "" && prop.Ref.String() != "" {
+		prop = spec.Schema{SchemaProps: spec.SchemaProps{AllOf: []spec.Schema{prop}}}
+	}
+	prop.Description = description
+	return prop
 }
 
 // field is one JSON field of a struct.

@@ -96,8 +96,12 @@ func TestFieldShapes(t *testing.T) {
 		t.Errorf("labels: %+v", labels.SchemaProps)
 	}
 	created := prop("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "creationTimestamp")
-	if created.Ref.String() != "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Time" {
-		t.Errorf("creationTimestamp: %s", created.Ref.String())
+	if len(created.AllOf) != 1 || created.AllOf[0].Ref.String() != "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Time" || created.Description == "" {
+		t.Errorf("creationTimestamp is not a described allOf $ref to Time: %+v", created.SchemaProps)
+	}
+	v2Meta := defineAll(false, metav1.ObjectMeta{}).defs["io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"]
+	if v2Created := v2Meta.Properties["creationTimestamp"]; v2Created.Ref.String() != "#/definitions/io.k8s.apimachinery.pkg.apis.meta.v1.Time" {
+		t.Error("v2 creationTimestamp is not a $ref to Time")
 	}
 	// IngressRule embeds IngressRuleValue without a JSON name: inlined.
 	rule := s.defs["io.k8s.api.networking.v1.IngressRule"]

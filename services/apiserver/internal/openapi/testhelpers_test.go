@@ -115,8 +115,8 @@ func property(t *testing.T, doc *spec3.OpenAPI, s *spec.Schema, path string) *sp
 	return s
 }
 
-// gvkExtension decodes an x-kubernetes-group-version-kind extension: a
-// list on schemas, a single object on operations.
+// hasGVK reports whether an x-kubernetes-group-version-kind extension, a
+// list on schemas or a single object on operations, names gvk.
 func hasGVK(ext spec.Extensions, gvk schema.GroupVersionKind) bool {
 	var list []map[string]string
 	if err := ext.GetObject(extGVK, &list); err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/patch"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/storage"
+	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -24,6 +25,8 @@ type Config struct {
 	// NodePortRange is the range of NodePorts, "30000-32767".
 	NodePortRange string
 	Log           *slog.Logger
+	// Metrics registers the storage metrics; nil means none.
+	Metrics prometheus.Registerer
 }
 
 // Registry holds every served resource.
@@ -49,8 +52,13 @@ func New(cli *clientv3.Client, cfg Config) (*Registry, error) {
 		return nil, err
 	}
 	reg := &Registry{cli: cli, log: cfg.Log, resources: map[schema.GroupVersionResource]*Resource{}, services: alloc, patcher: patcher}
+	var metrics *storage.Metrics
+	if cfg.Metrics != nil {
+		metrics = storage.NewMetrics(cfg.Metrics)
+	}
 	for _, res := range api.Resources {
 		st := storage.NewStore(cli, res)
+		st.Metrics = metrics
 		r := &Resource{res: res, gr: res.GVR().GroupResource(), store: st, cache: storage.NewCache(st, cfg.Log), reg: reg}
 		r.hooks = reg.hooksFor(res)
 		reg.resources[res.GVR()] = r

@@ -63,7 +63,7 @@ func New(cfg *Config) (*Server, error) {
 		return nil, err
 	}
 	s.reg, err = registry.New(s.etcd, registry.Config{
-		ServiceCIDR: cfg.ServiceClusterIPRange, NodePortRange: cfg.ServiceNodePortRange, Log: s.log,
+		ServiceCIDR: cfg.ServiceClusterIPRange, NodePortRange: cfg.ServiceNodePortRange, Log: s.log, Metrics: cfg.Registry,
 	})
 	if err != nil {
 		s.etcd.Close()

@@ -162,6 +162,7 @@ func (c *Cache) load(ctx context.Context) (int64, error) {
 	c.oldest = rev
 	c.histLen, c.histPos = 0, 0
 	c.ready = true
+	c.store.Metrics.setObjects(c.store.gr.String(), objs.Len())
 	c.broadcastLocked()
 	return rev, nil
 }
@@ -208,6 +209,7 @@ func (c *Cache) apply(evs []*clientv3.Event) error {
 		c.dispatchLocked(e)
 		c.rev = rev
 	}
+	c.store.Metrics.setObjects(c.store.gr.String(), c.objs.Len())
 	c.broadcastLocked()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 	"go.etcd.io/etcd/api/v3/mvccpb"
@@ -24,6 +25,8 @@ type Store struct {
 	res   *api.Resource
 	gr    schema.GroupResource
 	proto *protobuf.Serializer
+	// Metrics may be nil.
+	Metrics *Metrics
 }
 
 // NewStore returns the store of res.
@@ -95,7 +98,9 @@ func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object,
 		cmps = append(cmps, e.Cmp)
 		ops = append(ops, e.Op)
 	}
+	start := time.Now()
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
+	s.Metrics.observe("create", s.gr.String(), start)
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -133,7 +138,9 @@ func (s *Store) whichFailed(ctx context.Context, key string, extra []Op) error {
 
 // Get reads one object, linearizably.
 func (s *Store) Get(ctx context.Context, ns, name string) (runtime.Object, error) {
+	start := time.Now()
 	resp, err := s.cli.Get(ctx, s.res.Key(ns, name))
+	s.Metrics.observe("get", s.gr.String(), start)
 	if err != nil {
 		return nil, s.storeError(err)
 	}
@@ -177,10 +184,12 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 		if err != nil {
 			return nil, false, err
 		}
+		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
 			Then(clientv3.OpPut(key, string(data))).
 			Commit()
+		s.Metrics.observe("update", s.gr.String(), start)
 		if err != nil {
 			return nil, false, s.storeError(err)
 		}
@@ -217,7 +226,9 @@ func (s *Store) checkPrecondition(next runtime.Object, curRev int64, name string
 }
 
 func (s *Store) getRaw(ctx context.Context, key string) (runtime.Object, int64, error) {
+	start := time.Now()
 	resp, err := s.cli.Get(ctx, key)
+	s.Metrics.observe("get", s.gr.String(), start)
 	if err != nil {
 		return nil, 0, s.storeError(err)
 	}
@@ -258,10 +269,12 @@ func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, 
 			}
 		}
 		ops := append([]clientv3.Op{clientv3.OpDelete(key)}, extra...)
+		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
 			Then(ops...).
 			Commit()
+		s.Metrics.observe("delete", s.gr.String(), start)
 		if err != nil {
 			return nil, s.storeError(err)
 		}
@@ -320,7 +333,9 @@ func (s *Store) ListPage(ctx context.Context, prefix, start string, rev, limit i
 			}
 			opts = append(opts, clientv3.WithLimit(batch))
 		}
+		began := time.Now()
 		resp, err := s.cli.Get(ctx, start, opts...)
+		s.Metrics.observe("list", s.gr.String(), began)
 		if err != nil {
 			return nil, s.storeError(err)
 		}

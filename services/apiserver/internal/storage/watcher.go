@@ -102,6 +102,7 @@ func (c *Cache) Watch(ctx context.Context, opts WatchOptions) (*Watcher, error) 
 		w.ch <- e
 	}
 	c.watchers[w] = struct{}{}
+	c.countWatchers()
 	return w, nil
 }
 
@@ -122,6 +123,7 @@ func (w *Watcher) stopLocked(reason string) {
 	w.once.Do(func() {
 		w.reason = reason
 		delete(w.cache.watchers, w)
+		w.cache.countWatchers()
 		close(w.done)
 		close(w.ch)
 	})
@@ -181,4 +183,9 @@ func (c *Cache) terminateAll() {
 	for w := range c.watchers {
 		w.stopLocked("watch cache restarted")
 	}
+}
+
+func (c *Cache) countWatchers() {
+	gvk := c.store.res.GVK()
+	c.store.Metrics.setWatchers(gvk.Group, gvk.Version, gvk.Kind, len(c.watchers))
 }
