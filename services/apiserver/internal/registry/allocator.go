@@ -224,3 +224,121 @@ func (a *allocator) releaseOps(svc *corev1.Service) []clientv3.Op {
 func invalidService(svc *corev1.Service, path *field.Path, value any, msg string) error {
 	return apierrors.NewInvalid(schema.GroupKind{Kind: "Service"}, svc.Name, field.ErrorList{field.Invalid(path, value, msg)})
 }
+
+func needsClusterIP(svc *corev1.Service) bool {
+	return svc.Spec.Type != corev1.ServiceTypeExternalName && svc.Spec.ClusterIP != corev1.ClusterIPNone
+}
+
+func needsNodePorts(svc *corev1.Service) bool {
+	return svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer
+}
+
+// prepareServiceUpdate gives an updated Service what its new type needs: a
+// ClusterIP when it stops being an ExternalName, NodePorts for new ports or
+// a change to NodePort. Claims are written at once (owned by the Service,
+// so a retried update finds them its own); releaseUnused frees what the
+// stored update no longer uses.
+func (a *allocator) prepareServiceUpdate(ctx context.Context, obj, old runtime.Object) error {
+	svc, prev := obj.(*corev1.Service), old.(*corev1.Service)
+	keepAllocations(svc, prev)
+	if needsClusterIP(svc) && svc.Spec.ClusterIP == "" {
+		op, err := a.claimIP(ctx, svc)
+		if err != nil {
+			return err
+		}
+		if err := a.claimNow(ctx, svc, op); err != nil {
+			return err
+		}
+	}
+	if !needsNodePorts(svc) {
+		dropExternalFields(svc, prev)
+		return nil
+	}
+	had := map[int32]bool{}
+	for _, p := range prev.Spec.Ports {
+		had[p.NodePort] = p.NodePort != 0
+	}
+	taken := map[int32]bool{}
+	for i := range svc.Spec.Ports {
+		p := &svc.Spec.Ports[i]
+		path := field.NewPath("spec", "ports").Index(i).Child("nodePort")
+		switch {
+		case p.NodePort != 0 && had[p.NodePort]:
+		case p.NodePort != 0:
+			if int(p.NodePort) < a.first || int(p.NodePort) > a.last {
+				return invalidService(svc, path, p.NodePort, fmt.Sprintf(
+					"provided port is not in the valid range. The range of valid ports is %d-%d", a.first, a.last))
+			}
+			op := a.claim(portClaimPrefix+strconv.Itoa(int(p.NodePort)), svc,
+				invalidService(svc, path, p.NodePort, "provided port is already allocated"))
+			if err := a.claimNow(ctx, svc, op); err != nil {
+				return err
+			}
+		default:
+			port, err := a.freePort(ctx, taken)
+			if err != nil {
+				return err
+			}
+			p.NodePort = port
+			if err := a.claimNow(ctx, svc, a.claim(portClaimPrefix+strconv.Itoa(int(port)), svc, errRetryAllocation)); err != nil {
+				return apierrors.NewConflict(servicesGR, svc.Name, errors.New("a NodePort was taken concurrently; try again"))
+			}
+		}
+		taken[p.NodePort] = true
+	}
+	return nil
+}
+
+// claimNow writes one claim outside the Service's transaction; a claim the
+// Service already owns counts as made.
+func (a *allocator) claimNow(ctx context.Context, svc *corev1.Service, op storage.Op) error {
+	key := string(op.Op.KeyBytes())
+	resp, err := a.cli.Txn(ctx).If(op.Cmp).Then(op.Op).Else(clientv3.OpGet(key)).Commit()
+	if err != nil {
+		return apierrors.NewInternalError(err)
+	}
+	if resp.Succeeded {
+		return nil
+	}
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) == 1 && string(kvs[0].Value) == owner(svc) {
+		return nil
+	}
+	return op.Err
+}
+
+// releaseUnused deletes the claims of the old Service that the new one
+// does not use. A failure leaves a claim behind, which only costs an
+// address.
+func (a *allocator) releaseUnused(ctx context.Context, obj, old runtime.Object) {
+	used := map[string]bool{}
+	for _, op := range a.releaseOps(obj.(*corev1.Service)) {
+		used[string(op.KeyBytes())] = true
+	}
+	for _, op := range a.releaseOps(old.(*corev1.Service)) {
+		if !used[string(op.KeyBytes())] {
+			_, _ = a.cli.Do(ctx, op)
+		}
+	}
+}
+
+// dropExternalFields clears what only externally reachable Services have
+// when an update makes a Service internal and leaves those fields as they
+// were, as Kubernetes does.
+func dropExternalFields(svc, prev *corev1.Service) {
+	for i := range svc.Spec.Ports {
+		svc.Spec.Ports[i].NodePort = 0
+	}
+	if !needsNodePorts(prev) {
+		return
+	}
+	if svc.Spec.ExternalTrafficPolicy == prev.Spec.ExternalTrafficPolicy {
+		svc.Spec.ExternalTrafficPolicy = ""
+	}
+	if svc.Spec.HealthCheckNodePort == prev.Spec.HealthCheckNodePort {
+		svc.Spec.HealthCheckNodePort = 0
+	}
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		svc.Spec.AllocateLoadBalancerNodePorts = nil
+		svc.Spec.LoadBalancerClass = nil
+	}
+}

@@ -19,7 +19,8 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 	case "services":
 		return hooks{
 			prepareCreate: reg.services.prepareService,
-			prepareUpdate: keepAllocations,
+			prepareUpdate: reg.services.prepareServiceUpdate,
+			afterUpdate:   reg.services.releaseUnused,
 			releaseOps:    func(obj runtime.Object) []clientv3.Op { return reg.services.releaseOps(obj.(*corev1.Service)) },
 		}
 	case "namespaces":
@@ -151,8 +152,7 @@ func prepareJob(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
 // keepAllocations copies what the allocator gave a Service when an update
 // leaves it out (kubectl replace of an edited manifest), as Kubernetes
 // does.
-func keepAllocations(obj, old runtime.Object) {
-	svc, prev := obj.(*corev1.Service), old.(*corev1.Service)
+func keepAllocations(svc, prev *corev1.Service) {
 	if svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) == 0 {
 		svc.Spec.ClusterIP = prev.Spec.ClusterIP
 		svc.Spec.ClusterIPs = prev.Spec.ClusterIPs
@@ -165,7 +165,7 @@ func keepAllocations(obj, old runtime.Object) {
 	}
 	for i := range svc.Spec.Ports {
 		p := &svc.Spec.Ports[i]
-		if p.NodePort != 0 || svc.Spec.Type == corev1.ServiceTypeClusterIP {
+		if p.NodePort != 0 || !needsNodePorts(svc) {
 			continue
 		}
 		for _, q := range prev.Spec.Ports {

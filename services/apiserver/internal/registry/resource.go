@@ -39,8 +39,11 @@ type hooks struct {
 	// prepareCreate finishes a new object after defaulting, before
 	// validation; it may return operations to write atomically with it.
 	prepareCreate func(ctx context.Context, obj runtime.Object) ([]storage.Op, error)
-	// prepareUpdate adjusts an updated object given the stored one.
-	prepareUpdate func(obj, old runtime.Object)
+	// prepareUpdate adjusts an updated object given the stored one; it
+	// may claim allocations the new object needs.
+	prepareUpdate func(ctx context.Context, obj, old runtime.Object) error
+	// afterUpdate runs once an update is stored (releases allocations).
+	afterUpdate func(ctx context.Context, obj, old runtime.Object)
 	// gracePeriod says how long a delete waits for confirmation, and
 	// whether the object is deleted gracefully at all (pods on a node).
 	gracePeriod func(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool)
@@ -177,7 +180,7 @@ func (r *Resource) Update(ctx context.Context, ns, name, sub string, obj runtime
 		if sub == "status" {
 			return r.prepareStatus(next, cur, opts.FieldManager)
 		}
-		return r.prepareUpdate(next, cur, opts.FieldManager)
+		return r.prepareUpdate(ctx, next, cur, opts.FieldManager)
 	})
 }
 
@@ -220,7 +223,7 @@ func (r *Resource) Mutate(ctx context.Context, ns, name, sub string, dryRun bool
 			}
 			return r.finishUpdate(next, cur, manager, "binding")
 		}
-		return r.prepareUpdate(next, cur, manager)
+		return r.prepareUpdate(ctx, next, cur, manager)
 	})
 }
 
@@ -246,8 +249,16 @@ func (r *Resource) update(ctx context.Context, ns, name string, dryRun bool, fn 
 		}
 		return next, cur == nil, err
 	}
+	var old runtime.Object
+	remember := func(cur runtime.Object) (runtime.Object, error) {
+		old = cur
+		return fn(cur)
+	}
 	for {
-		obj, created, err := r.store.Update(ctx, ns, name, fn, true)
+		obj, created, err := r.store.Update(ctx, ns, name, remember, true)
+		if err == nil && old != nil && obj != old && r.hooks.afterUpdate != nil {
+			r.hooks.afterUpdate(ctx, obj, old)
+		}
 		if !errors.Is(err, errDeleteNow) {
 			return obj, created, err
 		}
@@ -310,7 +321,7 @@ func pick(a, b string) string {
 	return b
 }
 
-func (r *Resource) prepareUpdate(next, cur runtime.Object, manager string) (runtime.Object, error) {
+func (r *Resource) prepareUpdate(ctx context.Context, next, cur runtime.Object, manager string) (runtime.Object, error) {
 	m, cm := next.(metav1.Object), cur.(metav1.Object)
 	if err := keepSystemMeta(m, cm); err != nil {
 		return nil, err
@@ -323,7 +334,9 @@ func (r *Resource) prepareUpdate(next, cur runtime.Object, manager string) (runt
 		m.SetGeneration(cm.GetGeneration() + 1)
 	}
 	if r.hooks.prepareUpdate != nil {
-		r.hooks.prepareUpdate(next, cur)
+		if err := r.hooks.prepareUpdate(ctx, next, cur); err != nil {
+			return nil, err
+		}
 	}
 	if errs := validation.ValidateUpdate(next, cur); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)
