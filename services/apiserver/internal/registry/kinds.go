@@ -1,10 +1,9 @@
 package registry
 
 import (
-	"context"
+	"maps"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
-	"github.com/gantry-dev/gantry/services/apiserver/internal/storage"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -18,7 +17,7 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		return hooks{prepareCreate: preparePod, gracePeriod: podGracePeriod}
 	case "services":
 		return hooks{
-			prepareCreate: reg.services.prepareService,
+			allocate:      reg.services.prepareService,
 			prepareUpdate: reg.services.prepareServiceUpdate,
 			afterUpdate:   reg.services.releaseUnused,
 			releaseOps:    func(obj runtime.Object) []clientv3.Op { return reg.services.releaseOps(obj.(*corev1.Service)) },
@@ -36,7 +35,7 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 // preparePod sets what the API server sets on a new pod: Pending status
 // with its QoS class, the default service account, and the tolerations
 // that let a pod ride out a short node outage (DefaultTolerationSeconds).
-func preparePod(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+func preparePod(obj runtime.Object) {
 	pod := obj.(*corev1.Pod)
 	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
 	if pod.Spec.ServiceAccountName == "" {
@@ -45,7 +44,6 @@ func preparePod(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
 	addDefaultToleration(pod, "node.kubernetes.io/not-ready")
 	addDefaultToleration(pod, "node.kubernetes.io/unreachable")
-	return nil, nil
 }
 
 func addDefaultToleration(pod *corev1.Pod, key string) {
@@ -110,11 +108,10 @@ func podGracePeriod(obj runtime.Object, opts *metav1.DeleteOptions) (int64, bool
 
 // prepareNamespace: a namespace is held by the "kubernetes" finalizer
 // until the namespace controller has emptied it.
-func prepareNamespace(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+func prepareNamespace(obj runtime.Object) {
 	ns := obj.(*corev1.Namespace)
 	ns.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
 	ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
-	return nil, nil
 }
 
 func beginNamespaceDelete(obj runtime.Object) bool {
@@ -125,10 +122,10 @@ func beginNamespaceDelete(obj runtime.Object) bool {
 
 // prepareJob gives a job without a manual selector the selector and
 // template labels Kubernetes generates from its uid.
-func prepareJob(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
+func prepareJob(obj runtime.Object) {
 	job := obj.(*batchv1.Job)
 	if job.Spec.ManualSelector != nil && *job.Spec.ManualSelector {
-		return nil, nil
+		return
 	}
 	uid := string(job.UID)
 	set := map[string]string{
@@ -137,6 +134,14 @@ func prepareJob(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
 		"controller-uid":                     uid,
 		"job-name":                           job.Name,
 	}
+	// A job without labels of its own shows its template's (defaulting
+	// copied them): it shows the generated ones too, as in Kubernetes.
+	copied := len(job.Labels) > 0 && maps.Equal(job.Labels, job.Spec.Template.Labels)
+	defer func() {
+		if copied {
+			job.Labels = maps.Clone(job.Spec.Template.Labels)
+		}
+	}()
 	if job.Spec.Template.Labels == nil {
 		job.Spec.Template.Labels = map[string]string{}
 	}
@@ -146,7 +151,6 @@ func prepareJob(_ context.Context, obj runtime.Object) ([]storage.Op, error) {
 	if job.Spec.Selector == nil {
 		job.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"batch.kubernetes.io/controller-uid": uid}}
 	}
-	return nil, nil
 }
 
 // keepAllocations copies what the allocator gave a Service when an update

@@ -37,8 +37,11 @@ type Resource struct {
 // hooks are the kind-specific parts of the rules.
 type hooks struct {
 	// prepareCreate finishes a new object after defaulting, before
-	// validation; it may return operations to write atomically with it.
-	prepareCreate func(ctx context.Context, obj runtime.Object) ([]storage.Op, error)
+	// validation (Kubernetes' PrepareForCreate).
+	prepareCreate func(obj runtime.Object)
+	// allocate runs after validation and returns operations to write
+	// atomically with the new object (Kubernetes' BeginCreate).
+	allocate func(ctx context.Context, obj runtime.Object) ([]storage.Op, error)
 	// prepareUpdate adjusts an updated object given the stored one; it
 	// may claim allocations the new object needs.
 	prepareUpdate func(ctx context.Context, obj, old runtime.Object) error
@@ -99,6 +102,9 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	if hasField(obj, "Status") && r.res.HasSubresource("status") {
 		resetField(obj, "Status")
 	}
+	if r.hooks.prepareCreate != nil {
+		r.hooks.prepareCreate(obj)
+	}
 	if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)
 	}
@@ -111,8 +117,8 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	for try := 0; ; try++ {
 		attempt := obj.DeepCopyObject()
 		var extra []storage.Op
-		if r.hooks.prepareCreate != nil {
-			if extra, err = r.hooks.prepareCreate(ctx, attempt); err != nil {
+		if r.hooks.allocate != nil {
+			if extra, err = r.hooks.allocate(ctx, attempt); err != nil {
 				return nil, err
 			}
 		}
@@ -286,9 +292,12 @@ func (r *Resource) prepareCreateOnUpdate(ctx context.Context, next runtime.Objec
 	r.initMeta(m)
 	defaults.Default(next)
 	if r.hooks.prepareCreate != nil {
-		if _, err := r.hooks.prepareCreate(ctx, next); err != nil {
-			return nil, err
-		}
+		r.hooks.prepareCreate(next)
+	}
+	if r.hooks.allocate != nil {
+		// Creating through an update cannot write claims in its
+		// transaction; kinds that allocate are created by POST or apply.
+		return nil, apierrors.NewMethodNotSupported(r.gr, "create on update")
 	}
 	if errs := validation.ValidateCreate(next); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)

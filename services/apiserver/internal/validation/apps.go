@@ -250,6 +250,12 @@ func validateStatefulSetSpec(spec *appsv1.StatefulSetSpec, update bool) field.Er
 		errs = append(errs, validateRetentionPolicyType(p.WhenDeleted, pp.Child("whenDeleted"))...)
 		errs = append(errs, validateRetentionPolicyType(p.WhenScaled, pp.Child("whenScaled"))...)
 	}
+	if !update {
+		// Claim templates are immutable: only new ones are checked.
+		for i := range spec.VolumeClaimTemplates {
+			errs = append(errs, validateClaimSpec(&spec.VolumeClaimTemplates[i].Spec, specPath.Child("volumeClaimTemplates").Index(i).Child("spec"))...)
+		}
+	}
 	errs = append(errs, validateReplicas(spec.Replicas, specPath.Child("replicas"))...)
 	errs = append(errs, validateNonnegative(int64(spec.MinReadySeconds), specPath.Child("minReadySeconds"))...)
 	if spec.Ordinals != nil {

@@ -527,13 +527,13 @@ func validateTimeZone(tz *string, fldPath *field.Path) field.ErrorList {
 // validateJobTemplateSpec checks a CronJob's Job template, whose selector
 // the API server generates for each Job.
 func validateJobTemplateSpec(t *batchv1.JobTemplateSpec, fldPath *field.Path) field.ErrorList {
-	specPath := fldPath.Child("spec")
-	errs := validateJobSpec(&t.Spec, specPath)
+	jobSpecPath := fldPath.Child("spec")
+	errs := validateJobSpec(&t.Spec, jobSpecPath)
 	if t.Spec.Selector != nil {
-		errs = append(errs, field.Invalid(specPath.Child("selector"), t.Spec.Selector, "`selector` will be auto-generated"))
+		errs = append(errs, field.Invalid(jobSpecPath.Child("selector"), t.Spec.Selector, "`selector` will be auto-generated"))
 	}
 	if deref(t.Spec.ManualSelector, false) {
-		errs = append(errs, field.NotSupported(specPath.Child("manualSelector"), t.Spec.ManualSelector, []string{"nil", "false"}))
+		errs = append(errs, field.NotSupported(jobSpecPath.Child("manualSelector"), t.Spec.ManualSelector, []string{"nil", "false"}))
 	}
 	return errs
 }

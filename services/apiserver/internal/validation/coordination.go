@@ -20,7 +20,7 @@ func validateLease(l *coordinationv1.Lease) field.ErrorList {
 }
 
 func validateLeaseUpdate(l, old *coordinationv1.Lease) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMetaUpdate(&l.ObjectMeta, &old.ObjectMeta, metaPath)
+	errs := validateGenericMetaUpdate(&l.ObjectMeta, &old.ObjectMeta)
 	return append(errs, validateLeaseSpec(&l.Spec)...)
 }
 

@@ -26,10 +26,12 @@
 // Rules that need cluster state (quota, admission, port allocation beyond
 // the configured range, references to other objects) are not checked here.
 //
-// One file per API group or kind: meta.go (object metadata), common.go
-// (small shared checks), pod*.go and resources.go (pods and pod templates),
-// service.go, core.go (namespaces, nodes, config maps, secrets, service
-// accounts, events), apps.go, batch.go with cron.go (the schedule parser),
-// networking.go, coordination.go, discovery.go and subresources.go (Scale
+// Files: validation.go (the entry points), meta.go (object metadata),
+// common.go (small shared checks), diff.go (the change list in pod update
+// errors); pods and pod templates in pod.go, podspec.go, containers.go,
+// env.go, volumes.go and resources.go; service.go (services, endpoints),
+// core.go (namespaces, nodes, config maps, secrets, service accounts,
+// events), apps.go, batch.go with cron.go (the schedule parser),
+// networking.go, coordination.go, discovery.go, and subresources.go (Scale
 // and Eviction bodies).
 package validation

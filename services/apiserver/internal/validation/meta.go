@@ -41,11 +41,19 @@ func validateMeta(m *metav1.ObjectMeta, namespaced bool, nameFn nameFunc) field.
 
 // validateMetaUpdate checks the metadata of an update: resourceVersion set,
 // name, namespace, uid, creationTimestamp and deletion fields unchanged,
-// generation not decremented, and the same label and annotation rules as
-// on create.
+// generation not decremented, and, as kube-apiserver's generic update path
+// does for every kind, the rules of create with names only required to be
+// path segments (the name cannot change anyway).
 func validateMetaUpdate(m, old *metav1.ObjectMeta) field.ErrorList {
-	errs := apimachineryvalidation.ValidateObjectMetaUpdate(m, old, metaPath)
+	errs := validateGenericMetaUpdate(m, old)
 	return append(errs, validateKubeFinalizers(m.Finalizers, metaPath.Child("finalizers"))...)
+}
+
+// validateGenericMetaUpdate is the part common to all kinds. Whether the
+// kind is namespaced is read from the stored object.
+func validateGenericMetaUpdate(m, old *metav1.ObjectMeta) field.ErrorList {
+	errs := apimachineryvalidation.ValidateObjectMetaUpdate(m, old, metaPath)
+	return append(errs, apimachineryvalidation.ValidateObjectMeta(m, old.Namespace != "", nameIsPathSegment, metaPath)...)
 }
 
 // validateKubeFinalizers rejects unqualified finalizer names other than the

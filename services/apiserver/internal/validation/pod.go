@@ -299,7 +299,6 @@ func validatePodStatusUpdate(pod, old *corev1.Pod) field.ErrorList {
 	errs := validateMetaUpdate(&pod.ObjectMeta, &old.ObjectMeta)
 	errs = append(errs, validatePodAnnotationUpdates(pod, old, metaPath.Child("annotations"))...)
 	errs = append(errs, validatePodConditions(pod.Status.Conditions, metaPath.Child("conditions"))...)
-	statusPath := field.NewPath("status")
 	if pod.Spec.NodeName != old.Spec.NodeName {
 		errs = append(errs, field.Forbidden(statusPath.Child("nodeName"), "may not be changed directly"))
 	}

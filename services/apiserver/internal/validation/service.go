@@ -13,20 +13,14 @@ import (
 )
 
 const (
-	// The node port range of a default kube-apiserver
-	// (--service-node-port-range).
-	minNodePort = 30000
-	maxNodePort = 32767
-
 	maxClientIPAffinitySeconds = 86400
 
-	topologyHintsAnnotation      = "service.kubernetes.io/topology-aware-hints"
-	topologyModeAnnotation       = "service.kubernetes.io/topology-mode"
-	lbSourceRangesAnnotation     = "service.beta.kubernetes.io/load-balancer-source-ranges"
-	mayNotChangeOnceSetErrorMsg  = "may not change once set"
-	onlyForLoadBalancerErrorMsg  = "may only be used when `type` is 'LoadBalancer'"
-	notForExternalNameErrorMsg   = "may not be set for ExternalName services"
-	portNotInRangeErrorMsgFormat = "provided port is not in the valid range. The range of valid ports is %d-%d"
+	topologyHintsAnnotation     = "service.kubernetes.io/topology-aware-hints"
+	topologyModeAnnotation      = "service.kubernetes.io/topology-mode"
+	lbSourceRangesAnnotation    = "service.beta.kubernetes.io/load-balancer-source-ranges"
+	mayNotChangeOnceSetErrorMsg = "may not change once set"
+	onlyForLoadBalancerErrorMsg = "may only be used when `type` is 'LoadBalancer'"
+	notForExternalNameErrorMsg  = "may not be set for ExternalName services"
 )
 
 var (
@@ -123,8 +117,8 @@ func withNormalizedClusterIPs(svc, old *corev1.Service) *corev1.Service {
 	return out
 }
 
-// validateServiceSpec is ValidateService of Kubernetes, plus the node port
-// range its allocator enforces.
+// validateServiceSpec is ValidateService of Kubernetes. As there, the node
+// port range (--service-node-port-range) is the allocator's to enforce.
 func validateServiceSpec(svc *corev1.Service) field.ErrorList {
 	spec := &svc.Spec
 	errs := validateMeta(&svc.ObjectMeta, true, serviceNameFunc)
@@ -324,8 +318,8 @@ func validateClusterIPs(svc *corev1.Service) field.ErrorList {
 	return errs
 }
 
-// validateNodePorts forbids node ports on ClusterIP services and keeps them
-// in the node port range on the others.
+// validateNodePorts forbids node ports on ClusterIP services and the same
+// node port twice for one protocol.
 func validateNodePorts(spec *corev1.ServiceSpec) field.ErrorList {
 	var errs field.ErrorList
 	seen := sets.New[string]()
@@ -334,11 +328,8 @@ func validateNodePorts(spec *corev1.ServiceSpec) field.ErrorList {
 			continue
 		}
 		p := specPath.Child("ports").Index(i).Child("nodePort")
-		switch spec.Type {
-		case corev1.ServiceTypeClusterIP:
+		if spec.Type == corev1.ServiceTypeClusterIP {
 			errs = append(errs, field.Forbidden(p, "may not be used when `type` is 'ClusterIP'"))
-		case corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
-			errs = append(errs, validateNodePortRange(port.NodePort, p)...)
 		}
 		key := fmt.Sprintf("%s/%d", port.Protocol, port.NodePort)
 		if seen.Has(key) {
@@ -347,13 +338,6 @@ func validateNodePorts(spec *corev1.ServiceSpec) field.ErrorList {
 		seen.Insert(key)
 	}
 	return errs
-}
-
-func validateNodePortRange(port int32, fldPath *field.Path) field.ErrorList {
-	if port < minNodePort || port > maxNodePort {
-		return field.ErrorList{field.Invalid(fldPath, port, fmt.Sprintf(portNotInRangeErrorMsgFormat, minNodePort, maxNodePort))}
-	}
-	return nil
 }
 
 // validateDuplicatePorts refuses two ports with the same number and
@@ -431,7 +415,6 @@ func validateTrafficPolicies(svc *corev1.Service) field.ErrorList {
 		errs = append(errs, field.Required(hcPath, ""))
 	case needsHealthCheck(svc):
 		errs = append(errs, invalidEach(hcPath, spec.HealthCheckNodePort, utilvalidation.IsValidPortNum(int(spec.HealthCheckNodePort)))...)
-		errs = append(errs, validateNodePortRange(spec.HealthCheckNodePort, hcPath)...)
 	}
 	itpPath := specPath.Child("internalTrafficPolicy")
 	if spec.InternalTrafficPolicy == nil {

@@ -2,6 +2,7 @@ package validation
 
 import (
 	"fmt"
+	"reflect"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
@@ -18,6 +19,9 @@ import (
 // ValidateCreate validates obj as it will be stored by a create: defaulted,
 // with metadata.name set and, for namespaced kinds, metadata.namespace.
 func ValidateCreate(obj runtime.Object) field.ErrorList {
+	if isNil(obj) {
+		return nilObject()
+	}
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		return validateNamespace(o)
@@ -70,6 +74,9 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 // checks for the kind (as Kubernetes does on update) and the fields that
 // may not change.
 func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
+	if isNil(obj) || isNil(old) {
+		return nilObject()
+	}
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		return update(o, old, validateNamespaceUpdate)
@@ -119,6 +126,9 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 // status subresource, against old, the stored object: the metadata rules of
 // an update and the status checks Kubernetes makes for the kind.
 func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
+	if isNil(obj) || isNil(old) {
+		return nilObject()
+	}
 	switch o := obj.(type) {
 	case *corev1.Namespace:
 		return update(o, old, validateNamespaceStatusUpdate)
@@ -156,6 +166,19 @@ func update[T runtime.Object](obj T, old runtime.Object, fn func(obj, old T) fie
 			fmt.Errorf("cannot validate an update of %T from %T", obj, old))}
 	}
 	return dedupe(fn(obj, o))
+}
+
+// isNil reports a nil object, typed or not.
+func isNil(obj runtime.Object) bool {
+	if obj == nil {
+		return true
+	}
+	v := reflect.ValueOf(obj)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+func nilObject() field.ErrorList {
+	return field.ErrorList{field.InternalError(nil, fmt.Errorf("no object to validate"))}
 }
 
 func unsupported(obj runtime.Object) field.ErrorList {

@@ -234,7 +234,7 @@ func validateDownwardAPIVolumeFile(file *corev1.DownwardAPIVolumeFile, fldPath *
 	return append(errs, validateFileMode(file.Mode, fldPath.Child("mode"))...)
 }
 
-func validateProjectedSource(src *corev1.VolumeSource, fldPath *field.Path, ctx volumeContext) field.ErrorList {
+func validateProjectedSource(src *corev1.VolumeSource, fldPath *field.Path, _ volumeContext) field.ErrorList {
 	proj := src.Projected
 	fldPath = fldPath.Child("projected")
 	errs := validateFileMode(proj.DefaultMode, fldPath.Child("defaultMode"))
@@ -339,9 +339,7 @@ func validateEphemeralSource(src *corev1.VolumeSource, fldPath *field.Path, ctx 
 	tmplPath := fldPath.Child("volumeClaimTemplate")
 	tmpl := src.Ephemeral.VolumeClaimTemplate
 	errs := validateTemplateObjectMeta(&tmpl.ObjectMeta, tmplPath.Child("metadata"))
-	if len(tmpl.Spec.AccessModes) == 0 {
-		errs = append(errs, field.Required(tmplPath.Child("spec").Child("accessModes"), "at least 1 access mode is required"))
-	}
+	errs = append(errs, validateClaimSpec(&tmpl.Spec, tmplPath.Child("spec"))...)
 	if ctx.podMeta != nil && ctx.podMeta.Name != "" && ctx.volName != "" {
 		pvcName := ctx.podMeta.Name + "-" + ctx.volName
 		for _, msg := range nameIsDNSSubdomain(pvcName, false) {
@@ -352,6 +350,31 @@ func validateEphemeralSource(src *corev1.VolumeSource, fldPath *field.Path, ctx 
 }
 
 var allowedTemplateMetaFields = map[string]bool{"Annotations": true, "Labels": true}
+
+var supportedAccessModes = sets.New(corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod)
+
+// validateClaimSpec checks what every persistent volume claim needs: access
+// modes and a positive storage request.
+func validateClaimSpec(spec *corev1.PersistentVolumeClaimSpec, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if len(spec.AccessModes) == 0 {
+		errs = append(errs, field.Required(fldPath.Child("accessModes"), "at least 1 access mode is required"))
+	}
+	for _, m := range spec.AccessModes {
+		if !supportedAccessModes.Has(m) {
+			errs = append(errs, field.NotSupported(fldPath.Child("accessModes"), m, sets.List(supportedAccessModes)))
+		}
+	}
+	storagePath := fldPath.Child("resources").Key(string(corev1.ResourceStorage))
+	storage, ok := spec.Resources.Requests[corev1.ResourceStorage]
+	switch {
+	case !ok:
+		errs = append(errs, field.Required(storagePath, ""))
+	case storage.Cmp(resource.Quantity{}) <= 0:
+		errs = append(errs, field.Invalid(storagePath, storage.String(), isNotPositiveErrorMsg))
+	}
+	return errs
+}
 
 // validateTemplateObjectMeta checks the metadata embedded in a template:
 // only labels and annotations may be set.
