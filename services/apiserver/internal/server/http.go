@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
@@ -39,6 +40,19 @@ func (s *Server) routes(api *rest.Handler, openapi http.Handler) http.Handler {
 			authed.ServeHTTP(w, r)
 		}
 	}))
+}
+
+// withGRPC sends gRPC calls (HTTP/2 with content-type application/grpc)
+// to the gRPC facade, which authenticates them itself, and everything
+// else to next: both facades share the one TLS port.
+func withGRPC(grpcServer http.Handler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			grpcServer.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // authenticate admits callers with a valid client certificate or bearer

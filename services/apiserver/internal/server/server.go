@@ -15,6 +15,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/tlsutil"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/grpcapi"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/openapi"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/registry"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
@@ -22,6 +23,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 )
 
 // Server is one API server.
@@ -35,6 +37,8 @@ type Server struct {
 	listener net.Listener // plain TCP; TLS is done by the HTTP server
 	tls      *tls.Config
 	handler  http.Handler
+	// grpc serves the gRPC facade on the same port (see withGRPC).
+	grpc *grpc.Server
 }
 
 // New connects to the store and prepares every part; it listens at once
@@ -75,7 +79,9 @@ func New(cfg *Config) (*Server, error) {
 		s.etcd.Close()
 		return nil, err
 	}
-	s.handler = s.routes(rest.New(s.reg, s.log), oapi)
+	s.grpc = grpc.NewServer()
+	grpcapi.Register(s.grpc, s.reg, s.auth, s.log)
+	s.handler = withGRPC(s.grpc, s.routes(rest.New(s.reg, s.log), oapi))
 	tlsCfg, err := s.tlsConfig()
 	if err != nil {
 		s.etcd.Close()
@@ -174,6 +180,7 @@ func (s *Server) Run(ctx context.Context) error {
 		defer cancel()
 		// Watches are long requests: end them rather than wait.
 		cancelRequests()
+		s.grpc.Stop()
 		err := srv.Shutdown(shutdown)
 		if err != nil {
 			_ = srv.Close()
