@@ -98,7 +98,7 @@ var Resources = []*Resource{
 	core("nodes", "node", "Node", false, []string{"no"}, nil, statusOnly, "minions",
 		func() runtime.Object { return &corev1.Node{} }, func() runtime.Object { return &corev1.NodeList{} }),
 	core("pods", "pod", "Pod", true, []string{"po"}, []string{"all"},
-		[]string{"status", "binding", "eviction", "log", "exec", "portforward"}, "pods",
+		[]string{"status", "binding", "eviction", "log", "exec", "attach", "portforward"}, "pods",
 		func() runtime.Object { return &corev1.Pod{} }, func() runtime.Object { return &corev1.PodList{} }),
 	core("services", "service", "Service", true, []string{"svc"}, []string{"all"}, statusOnly, "services/specs",
 		func() runtime.Object { return &corev1.Service{} }, func() runtime.Object { return &corev1.ServiceList{} }),

@@ -37,6 +37,7 @@ var (
 	deleteParams      = optionParams(metav1.DeleteOptions{})
 	logParams         = optionParams(corev1.PodLogOptions{})
 	execParams        = optionParams(corev1.PodExecOptions{})
+	attachParams      = optionParams(corev1.PodAttachOptions{})
 	portForwardParams = optionParams(corev1.PodPortForwardOptions{})
 )
 

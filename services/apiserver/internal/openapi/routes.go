@@ -284,6 +284,9 @@ var subresources = map[string]func(*resourceInfo) []operation{
 	"exec": func(r *resourceInfo) []operation {
 		return r.connectOps("exec", "PodExecOptions", execParams)
 	},
+	"attach": func(r *resourceInfo) []operation {
+		return r.connectOps("attach", "PodAttachOptions", attachParams)
+	},
 	"portforward": func(r *resourceInfo) []operation {
 		return r.connectOps("portforward", "PodPortForwardOptions", portForwardParams)
 	},

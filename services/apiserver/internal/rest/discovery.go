@@ -30,6 +30,7 @@ var subresources = map[string]subresource{
 	"eviction":    {kind: schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}, verbs: metav1.Verbs{"create"}},
 	"log":         {kind: schema.GroupVersionKind{Version: "v1", Kind: "Pod"}, verbs: metav1.Verbs{"get"}},
 	"exec":        {kind: schema.GroupVersionKind{Version: "v1", Kind: "PodExecOptions"}, verbs: metav1.Verbs{"create", "get"}},
+	"attach":      {kind: schema.GroupVersionKind{Version: "v1", Kind: "PodAttachOptions"}, verbs: metav1.Verbs{"create", "get"}},
 	"portforward": {kind: schema.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}, verbs: metav1.Verbs{"create", "get"}},
 }
 

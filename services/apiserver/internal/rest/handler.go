@@ -73,7 +73,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request) err
 		return notFoundPath(r)
 	}
 	switch req.subresource {
-	case "log", "exec", "portforward":
+	case "log", "exec", "attach", "portforward":
 		if h.Streams == nil {
 			return apierrors.NewServiceUnavailable("streaming from nodes is not available")
 		}

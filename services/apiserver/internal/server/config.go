@@ -30,6 +30,13 @@ type Config struct {
 	// TokenAuthFile holds bearer tokens (optional).
 	TokenAuthFile string
 
+	// KubeletClientCertificate/Key authenticate the API server to node
+	// agents (default: the serving certificate); KubeletCertificateAuthority
+	// verifies the agents (default: the client CA, or --cert-dir's CA).
+	KubeletClientCertificate    string
+	KubeletClientKey            string
+	KubeletCertificateAuthority string
+
 	EtcdServers  []string
 	EtcdCAFile   string
 	EtcdCertFile string
@@ -62,6 +69,9 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&cfg.CertDir, "cert-dir", "", "without --tls-cert-file: directory where a cluster CA (ca.crt) and a serving certificate signed by it are created and kept")
 	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA that signs client certificates: CN is the user, O the groups")
 	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	fs.StringVar(&cfg.KubeletClientCertificate, "kubelet-client-certificate", "", "client certificate for node agents (default: the serving certificate)")
+	fs.StringVar(&cfg.KubeletClientKey, "kubelet-client-key", "", "client key for node agents (default: the serving key)")
+	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", "", "CA of the node agents' serving certificates (default: --client-ca-file, or --cert-dir's ca.crt)")
 	fs.StringVar(&etcd, "etcd-servers", "http://127.0.0.1:2379", "comma-separated store client URLs")
 	fs.StringVar(&cfg.EtcdCAFile, "etcd-cafile", "", "CA of the store's certificates")
 	fs.StringVar(&cfg.EtcdCertFile, "etcd-certfile", "", "client certificate for the store")

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/gantry-dev/gantry/services/apiserver/internal/openapi"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/registry"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/streams"
 	"github.com/prometheus/client_golang/prometheus"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
@@ -81,7 +83,12 @@ func New(cfg *Config) (*Server, error) {
 	}
 	s.grpc = grpc.NewServer()
 	grpcapi.Register(s.grpc, s.reg, s.auth, s.log)
-	s.handler = withGRPC(s.grpc, s.routes(rest.New(s.reg, s.log), oapi))
+	restHandler := rest.New(s.reg, s.log)
+	if restHandler.Streams, err = s.streams(); err != nil {
+		s.etcd.Close()
+		return nil, err
+	}
+	s.handler = withGRPC(s.grpc, s.routes(restHandler, oapi))
 	tlsCfg, err := s.tlsConfig()
 	if err != nil {
 		s.etcd.Close()
@@ -189,4 +196,36 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	return g.Wait()
+}
+
+// streams builds the proxy of pods' log, exec, attach and portforward to
+// node agents, which it reaches with mutual TLS.
+func (s *Server) streams() (http.Handler, error) {
+	c := s.cfg
+	files := tlsutil.Files{
+		CertFile:      pick(c.KubeletClientCertificate, c.TLSCertFile),
+		KeyFile:       pick(c.KubeletClientKey, c.TLSPrivateKeyFile),
+		TrustedCAFile: c.KubeletCertificateAuthority,
+	}
+	if files.TrustedCAFile == "" {
+		files.TrustedCAFile = c.ClientCAFile
+	}
+	if files.TrustedCAFile == "" && c.CertDir != "" {
+		files.TrustedCAFile = filepath.Join(c.CertDir, "ca.crt")
+	}
+	if files.TrustedCAFile == "" {
+		return nil, errors.New("--kubelet-certificate-authority (or --client-ca-file) is needed to verify node agents")
+	}
+	agentTLS, err := files.ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("node agent TLS: %w", err)
+	}
+	return streams.New(streams.Config{Objects: streams.RegistryObjects(s.reg), AgentTLS: agentTLS, Log: s.log})
+}
+
+func pick(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
