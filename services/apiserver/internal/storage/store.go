@@ -380,6 +380,10 @@ func (s *Store) storeError(err error) error {
 		return apierrors.NewResourceExpired(fmt.Sprintf("resourceVersion too old: %v", err))
 	case errors.Is(err, rpctypes.ErrFutureRev):
 		return apierrors.NewTimeoutError("Too large resource version", 1)
+	case errors.Is(err, rpctypes.ErrRequestTooLarge):
+		return apierrors.NewRequestEntityTooLargeError("the object is larger than the store accepts")
+	case errors.Is(err, rpctypes.ErrNoLeader), errors.Is(err, rpctypes.ErrLeaderChanged), errors.Is(err, rpctypes.ErrTimeout):
+		return apierrors.NewServerTimeout(s.gr, "store", 1)
 	}
 	return apierrors.NewInternalError(fmt.Errorf("store: %w", err))
 }
