@@ -34,7 +34,7 @@ func newKubectl(t *testing.T, env *testEnv) *kubectl {
 	t.Helper()
 	path, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Skip("kubectl is not on PATH")
+		t.Fatal("kubectl is not on PATH (make deps installs it)")
 	}
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
