@@ -34,7 +34,7 @@ func newKubectl(t *testing.T, env *testEnv) *kubectl {
 	t.Helper()
 	path, err := exec.LookPath("kubectl")
 	if err != nil {
-		t.Fatal("kubectl is not on PATH (make deps installs it)")
+		t.Fatal("kubectl is not on PATH: these tests drive the real kubectl")
 	}
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
