@@ -23,8 +23,13 @@ import (
 // and never changed after package initialisation.
 var Scheme = newScheme()
 
-// Codecs builds serializers (JSON, YAML, protobuf) over Scheme.
+// Codecs builds serializers (JSON, YAML, protobuf) over Scheme; their
+// StrictSerializer reports unknown and duplicate fields.
 var Codecs = serializer.NewCodecFactory(Scheme, serializer.EnableStrict)
+
+// LenientCodecs decode without reporting unknown or duplicate fields
+// (fieldValidation=Ignore).
+var LenientCodecs = serializer.NewCodecFactory(Scheme)
 
 // ParameterCodec converts URL query parameters to option structs.
 var ParameterCodec = runtime.NewParameterCodec(Scheme)

@@ -113,7 +113,7 @@ func (a *allocator) claimIP(ctx context.Context, svc *corev1.Service) (storage.O
 	if svc.Spec.ClusterIP == "" && len(svc.Spec.ClusterIPs) > 0 {
 		svc.Spec.ClusterIP = svc.Spec.ClusterIPs[0]
 	}
-	path := field.NewPath("spec", "clusterIPs").Index(0)
+	path := field.NewPath("spec", "clusterIPs")
 	if ip := svc.Spec.ClusterIP; ip != "" {
 		addr, err := netip.ParseAddr(ip)
 		if err != nil {

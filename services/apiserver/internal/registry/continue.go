@@ -34,8 +34,11 @@ func decodeContinue(s, prefix string) (decodedContinue, error) {
 		return decodedContinue{}, bad
 	}
 	var t continueToken
-	if err := json.Unmarshal(b, &t); err != nil || t.APIVersion != "meta.k8s.io/v1" || t.Rev <= 0 {
+	if err := json.Unmarshal(b, &t); err != nil || t.APIVersion != "meta.k8s.io/v1" || t.Rev == 0 || t.Rev < -1 {
 		return decodedContinue{}, bad
+	}
+	if t.Rev == -1 {
+		t.Rev = 0 // continue at the newest revision
 	}
 	if strings.Contains(t.StartKey, "..") || strings.HasPrefix(t.StartKey, "/") {
 		return decodedContinue{}, bad

@@ -102,7 +102,7 @@ func (reg *Registry) mustResource(group, resource string) *Resource {
 
 // admitNamespace refuses objects in a namespace that does not exist or is
 // being deleted (Kubernetes' NamespaceLifecycle admission).
-func (reg *Registry) admitNamespace(ctx context.Context, res *api.Resource, ns string) error {
+func (reg *Registry) admitNamespace(ctx context.Context, res *api.Resource, ns, name string) error {
 	if !res.Namespaced {
 		return nil
 	}
@@ -115,7 +115,7 @@ func (reg *Registry) admitNamespace(ctx context.Context, res *api.Resource, ns s
 		}
 	}
 	if obj.(*corev1.Namespace).Status.Phase == corev1.NamespaceTerminating {
-		return apierrors.NewForbidden(res.GVR().GroupResource(), "", fmt.Errorf(
+		return apierrors.NewForbidden(res.GVR().GroupResource(), name, fmt.Errorf(
 			"unable to create new content in namespace %s because it is being terminated", ns))
 	}
 	return nil

@@ -108,7 +108,7 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	if errs := validation.ValidateCreate(obj); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)
 	}
-	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace()); err != nil {
+	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
 	}
 	if err := r.reg.managedFields(obj, nil, manager, ""); err != nil {
@@ -123,6 +123,11 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 			}
 		}
 		if isDryRun(opts.DryRun) {
+			if _, err := r.store.Get(ctx, m.GetNamespace(), m.GetName()); err == nil {
+				return nil, apierrors.NewAlreadyExists(r.gr, m.GetName())
+			} else if !apierrors.IsNotFound(err) {
+				return nil, err
+			}
 			return attempt, nil
 		}
 		out, err := r.store.Create(ctx, m.GetNamespace(), m.GetName(), attempt, extra...)
@@ -179,15 +184,33 @@ func (r *Resource) Update(ctx context.Context, ns, name, sub string, obj runtime
 			"the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
 	}
 	return r.update(ctx, ns, name, isDryRun(opts.DryRun), func(cur runtime.Object) (runtime.Object, error) {
-		next := obj.DeepCopyObject()
-		if cur == nil {
-			return r.prepareCreateOnUpdate(ctx, next, sub, opts.FieldManager, false)
-		}
-		if sub == "status" {
-			return r.prepareStatus(next, cur, opts.FieldManager)
-		}
-		return r.prepareUpdate(ctx, next, cur, opts.FieldManager)
+		return r.prepare(ctx, obj.DeepCopyObject(), cur, sub, opts.FieldManager, false)
 	})
+}
+
+// prepare turns the desired object into the one to store, given the
+// current one (nil when missing). An update without a resourceVersion is
+// unconditional: it takes the current one, so that the store's
+// compare-and-swap still guards the read-modify-write.
+func (r *Resource) prepare(ctx context.Context, next, cur runtime.Object, sub, manager string, allowCreate bool) (runtime.Object, error) {
+	if cur == nil {
+		return r.prepareCreateOnUpdate(ctx, next, sub, manager, allowCreate)
+	}
+	if m := next.(metav1.Object); m.GetResourceVersion() == "" {
+		m.SetResourceVersion(cur.(metav1.Object).GetResourceVersion())
+	}
+	switch sub {
+	case "status":
+		return r.prepareStatus(next, cur, manager)
+	case "binding":
+		// Binding sets spec.nodeName and the PodScheduled condition,
+		// which no ordinary update may.
+		if err := keepSystemMeta(next.(metav1.Object), cur.(metav1.Object)); err != nil {
+			return nil, err
+		}
+		return r.finishUpdate(next, cur, manager, "binding")
+	}
+	return r.prepareUpdate(ctx, next, cur, manager)
 }
 
 // Mutate applies fn to the current object as an update of sub. It is the
@@ -215,21 +238,7 @@ func (r *Resource) Mutate(ctx context.Context, ns, name, sub string, dryRun bool
 			return nil, apierrors.NewBadRequest(fmt.Sprintf(
 				"the name of the object (%s) does not match the name on the URL (%s)", m.GetName(), name))
 		}
-		if cur == nil {
-			return r.prepareCreateOnUpdate(ctx, next, sub, manager, allowCreate)
-		}
-		switch sub {
-		case "status":
-			return r.prepareStatus(next, cur, manager)
-		case "binding":
-			// Binding sets spec.nodeName and the PodScheduled condition,
-			// which no ordinary update may.
-			if err := keepSystemMeta(next.(metav1.Object), cur.(metav1.Object)); err != nil {
-				return nil, err
-			}
-			return r.finishUpdate(next, cur, manager, "binding")
-		}
-		return r.prepareUpdate(ctx, next, cur, manager)
+		return r.prepare(ctx, next, cur, sub, manager, allowCreate)
 	})
 }
 
@@ -302,7 +311,7 @@ func (r *Resource) prepareCreateOnUpdate(ctx context.Context, next runtime.Objec
 	if errs := validation.ValidateCreate(next); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)
 	}
-	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace()); err != nil {
+	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
 	}
 	return next, r.reg.managedFields(next, nil, manager, "")
@@ -377,6 +386,12 @@ func (r *Resource) finishUpdate(next, cur runtime.Object, manager, sub string) (
 		return nil, errDeleteNow
 	}
 	if unchanged(next, cur) {
+		// Nothing to write, but a compare-and-swap the client asked for
+		// must still hold.
+		if rv := m.GetResourceVersion(); rv != cur.(metav1.Object).GetResourceVersion() {
+			return nil, apierrors.NewConflict(r.gr, m.GetName(),
+				errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+		}
 		return nil, nil
 	}
 	return next, nil
@@ -624,8 +639,12 @@ func (r *Resource) listStore(ctx context.Context, prefix string, opts metav1.Lis
 	page, err := r.store.ListPage(ctx, prefix, start, rev, opts.Limit, keep)
 	if err != nil {
 		if apierrors.IsResourceExpired(err) && opts.Continue != "" {
-			return nil, 0, "", 0, apierrors.NewResourceExpired(
+			// As Kubernetes does, offer a token that continues from the
+			// same key at the newest revision.
+			se := apierrors.NewResourceExpired(
 				"The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.")
+			se.ErrStatus.ListMeta.Continue = encodeContinue(-1, start, prefix)
+			return nil, 0, "", 0, se
 		}
 		return nil, 0, "", 0, err
 	}

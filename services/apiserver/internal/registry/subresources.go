@@ -11,8 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
+
+var bindingGR = schema.GroupResource{Resource: "pods/binding"}
 
 // Bind assigns a pod to a node (pods/binding): only once, and only while
 // the pod is not being deleted.
@@ -33,13 +36,12 @@ func (r *Resource) Bind(ctx context.Context, ns, name string, b *corev1.Binding,
 					"Precondition failed: UID in precondition: %v, UID in object meta: %v", b.UID, pod.UID))
 			}
 			if pod.DeletionTimestamp != nil {
-				return nil, apierrors.NewConflict(r.gr, name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))
+				return nil, apierrors.NewConflict(bindingGR, name, fmt.Errorf("pod %s is being deleted, cannot be assigned to a host", name))
 			}
 			if pod.Spec.NodeName != "" {
-				return nil, apierrors.NewConflict(r.gr, name, fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))
+				return nil, apierrors.NewConflict(bindingGR, name, fmt.Errorf("pod %s is already assigned to node %q", name, pod.Spec.NodeName))
 			}
 			pod.Spec.NodeName = b.Target.Name
-			pod.ResourceVersion = ""
 			for k, v := range b.Annotations {
 				if pod.Annotations == nil {
 					pod.Annotations = map[string]string{}
@@ -112,7 +114,6 @@ func (r *Resource) UpdateScale(ctx context.Context, ns, name string, dryRun bool
 		}
 		next := cur.DeepCopyObject()
 		setReplicas(next, want.Spec.Replicas)
-		next.(metav1.Object).SetResourceVersion("")
 		return next, nil
 	})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -152,7 +153,12 @@ func decodeBody(w http.ResponseWriter, r *http.Request, gvk schema.GroupVersionK
 	}
 	validation := r.URL.Query().Get("fieldValidation")
 	dec := info.Serializer
-	if info.StrictSerializer != nil && validation != "Ignore" {
+	switch {
+	case validation == "Ignore":
+		if lenient, ok := runtime.SerializerInfoForMediaType(api.LenientCodecs.SupportedMediaTypes(), info.MediaType); ok {
+			dec = lenient.Serializer
+		}
+	case info.StrictSerializer != nil:
 		dec = info.StrictSerializer
 	}
 	obj, got, err := dec.Decode(body, &gvk, into)
@@ -277,6 +283,9 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, rr *registry.Re
 	if err := decodeParams(r, &opts); err != nil {
 		return err
 	}
+	if errs := metav1validation.ValidateCreateOptions(&opts); len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "CreateOptions"}, "", errs)
+	}
 	obj, err := decodeBody(w, r, req.res.GVK(), req.res.New())
 	if err != nil {
 		return err
@@ -316,6 +325,9 @@ func (h *Handler) update(w http.ResponseWriter, r *http.Request, rr *registry.Re
 	var opts metav1.UpdateOptions
 	if err := decodeParams(r, &opts); err != nil {
 		return err
+	}
+	if errs := metav1validation.ValidateUpdateOptions(&opts); len(errs) > 0 {
+		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
 	}
 	obj, err := decodeBody(w, r, req.res.GVK(), req.res.New())
 	if err != nil {
@@ -382,8 +394,12 @@ func deleteOptions(w http.ResponseWriter, r *http.Request) (metav1.DeleteOptions
 				return opts, err
 			}
 			gvk := metav1.SchemeGroupVersion.WithKind("DeleteOptions")
-			if _, _, err := info.Serializer.Decode(body, &gvk, &opts); err != nil {
+			obj, got, err := info.Serializer.Decode(body, &gvk, &opts)
+			if err != nil {
 				return opts, apierrors.NewBadRequest(fmt.Sprintf("invalid delete options: %v", err))
+			}
+			if obj != &opts || got != nil && got.Kind != "" && got.Kind != "DeleteOptions" {
+				return opts, apierrors.NewBadRequest(fmt.Sprintf("the body of a delete must be DeleteOptions, not %s", got.Kind))
 			}
 		}
 	}

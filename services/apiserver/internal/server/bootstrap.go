@@ -69,6 +69,12 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 // publishEndpoints adds this server to the kubernetes Service's endpoints.
 // Servers that went away stay listed until an endpoint reconciler exists.
 func (s *Server) publishEndpoints(ctx context.Context) error {
+	if ip := net.ParseIP(s.advertiseAddress()); ip == nil || ip.IsLoopback() {
+		// Endpoints may not be loopback addresses: a server reachable only
+		// on this host is not published.
+		s.log.Info("not publishing the kubernetes Service endpoints: set --advertise-address to a non-loopback address", "address", s.advertiseAddress())
+		return nil
+	}
 	eps, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "endpoints"})
 	addr := corev1.EndpointAddress{IP: s.advertiseAddress()}
 	port := corev1.EndpointPort{Name: "https", Port: int32(s.port()), Protocol: corev1.ProtocolTCP}
@@ -77,7 +83,6 @@ func (s *Server) publishEndpoints(ctx context.Context) error {
 			ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}}
 			if cur != nil {
 				ep = cur.DeepCopyObject().(*corev1.Endpoints)
-				ep.ResourceVersion = ""
 			}
 			if len(ep.Subsets) == 0 {
 				ep.Subsets = []corev1.EndpointSubset{{Ports: []corev1.EndpointPort{port}}}
