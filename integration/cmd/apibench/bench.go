@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -24,12 +25,13 @@ const namespace = "bench"
 
 type bench struct {
 	cfg     config
+	store   string
 	restCfg *rest.Config
 	client  *kubernetes.Clientset
 	created atomic.Int64
 }
 
-func newBench(cp *controlplane.ControlPlane, cfg config) (*bench, error) {
+func newBench(cp *controlplane.ControlPlane, cfg config, store string) (*bench, error) {
 	rc := &rest.Config{
 		Host:            cp.Servers[0].URL,
 		BearerToken:     cp.AdminToken,
@@ -50,7 +52,7 @@ func newBench(cp *controlplane.ControlPlane, cfg config) (*bench, error) {
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return nil, err
 	}
-	return &bench{cfg: cfg, restCfg: rc, client: client}, nil
+	return &bench{cfg: cfg, store: store, restCfg: rc, client: client}, nil
 }
 
 // pod is a small pod like the ones controllers create.
@@ -71,6 +73,9 @@ func pod(n int64) *corev1.Pod {
 // returns the latency distribution.
 func (b *bench) creates(ctx context.Context) (latency, error) {
 	n := int64(b.cfg.creates)
+	if b.cfg.profile != "" {
+		go b.cpuProfile(ctx, b.cfg.profile+"."+b.store+".pprof", 2)
+	}
 	lat, err := b.createPods(ctx, n)
 	if err != nil {
 		return latency{}, err
@@ -290,4 +295,24 @@ func printTable(w io.Writer, cfg config, rs []result) {
 	row(fmt.Sprintf("watch fan-out to %d watchers, p50 (ms)", cfg.watchers), "", func(r result) string { return ms(r.fanout.p(50)) })
 	row(fmt.Sprintf("watch fan-out to %d watchers, p99 (ms)", cfg.watchers), "<= 100", func(r result) string { return ms(r.fanout.p(99)) })
 	fmt.Fprintln(w, "\nKubernetes' SLOs for reference: mutating calls p99 <= 1 s, cluster-wide LIST p99 <= 30 s.")
+}
+
+// cpuProfile saves the API server's CPU profile over the next seconds.
+func (b *bench) cpuProfile(ctx context.Context, file string, seconds int) {
+	rt, err := rest.TransportFor(b.restCfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "   profile:", err)
+		return
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", b.restCfg.Host, seconds), nil)
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "   profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "   profile:", err)
+	}
 }

@@ -26,6 +26,7 @@ type config struct {
 	lists    int
 	watchers int
 	writes   int
+	profile  string
 }
 
 func main() {
@@ -36,6 +37,7 @@ func main() {
 	flag.IntVar(&cfg.lists, "lists", 10, "timed LISTs of each kind")
 	flag.IntVar(&cfg.watchers, "watchers", 500, "watchers of the fan-out run")
 	flag.IntVar(&cfg.writes, "writes", 20, "writes timed in the fan-out run")
+	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a CPU profile of the API server during the creates to this file prefix (<prefix>.<store>.pprof)")
 	only := flag.String("only", "", `run on one store only: "etcd" or "gantry"`)
 	flag.Parse()
 
@@ -83,7 +85,7 @@ func runOn(ctx context.Context, cfg config, flavor cluster.Flavor) (result, erro
 	}
 	defer cp.Close()
 	fmt.Fprintf(os.Stderr, "== API server on %s (%s)\n", flavor.Name, cp.Servers[0].URL)
-	b, err := newBench(cp, cfg)
+	b, err := newBench(cp, cfg, flavor.Name)
 	if err != nil {
 		return result{}, err
 	}

@@ -51,6 +51,8 @@ type Config struct {
 	AdvertiseAddress string
 
 	ShutdownDelay time.Duration
+	// Profiling serves Go's profiles under /debug/pprof/ (authenticated).
+	Profiling bool
 
 	Log      *slog.Logger
 	Registry prometheus.Registerer
@@ -81,6 +83,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "range of NodePorts")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address published in the kubernetes Service endpoints (default: bind address, or 127.0.0.1)")
 	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay-duration", 0, "how long to keep serving after SIGTERM before closing listeners")
+	fs.BoolVar(&cfg.Profiling, "profiling", true, "serve Go's profiles under /debug/pprof/ to authenticated callers")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

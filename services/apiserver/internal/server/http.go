@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -30,6 +31,11 @@ func (s *Server) routes(api *rest.Handler, openapi http.Handler) http.Handler {
 	private.Handle("/apis/", api)
 	private.Handle("/openapi/", openapi)
 	private.Handle("GET /metrics", promhttp.HandlerFor(s.cfg.Gatherer, promhttp.HandlerOpts{}))
+	if s.cfg.Profiling {
+		private.HandleFunc("/debug/pprof/", pprof.Index)
+		private.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		private.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 
 	authed := s.authenticate(private)
 	return s.metrics.instrument(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
