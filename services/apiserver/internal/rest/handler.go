@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/patch"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/registry"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,7 +20,7 @@ import (
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // MaxBodyBytes is the largest request body accepted, as Kubernetes'
@@ -274,23 +275,33 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, rr *registry.Reso
 	return nil
 }
 
-func (h *Handler) create(w http.ResponseWriter, r *http.Request, rr *registry.Resource, req request) error {
+// writeRequest reads what create and update share: the response format,
+// the options from the query (checked by validate, reported as a 422 on
+// optionsKind) and the object in the body.
+func writeRequest(w http.ResponseWriter, r *http.Request, req request, opts runtime.Object, optionsKind string,
+	validate func() field.ErrorList) (output, runtime.Object, error) {
 	out, err := negotiate(r)
 	if err != nil {
-		return err
+		return out, nil, err
 	}
-	var opts metav1.CreateOptions
-	if err := decodeParams(r, &opts); err != nil {
-		return err
+	if err := decodeParams(r, opts); err != nil {
+		return out, nil, err
 	}
-	if errs := metav1validation.ValidateCreateOptions(&opts); len(errs) > 0 {
-		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "CreateOptions"}, "", errs)
+	if errs := validate(); len(errs) > 0 {
+		return out, nil, apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: optionsKind}, "", errs)
 	}
 	obj, err := decodeBody(w, r, req.res.GVK(), req.res.New())
+	return out, obj, err
+}
+
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, rr *registry.Resource, req request) error {
+	var opts metav1.CreateOptions
+	out, obj, err := writeRequest(w, r, req, &opts, "CreateOptions",
+		func() field.ErrorList { return metav1validation.ValidateCreateOptions(&opts) })
 	if err != nil {
 		return err
 	}
-	opts.FieldManager = fieldManager(r, opts.FieldManager)
+	opts.FieldManager = patch.ManagerName(opts.FieldManager, r.UserAgent())
 	created, err := rr.Create(r.Context(), req.namespace, obj, opts)
 	if err != nil {
 		return err
@@ -298,42 +309,17 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, rr *registry.Re
 	return respondObject(w, http.StatusCreated, req.res, created, out)
 }
 
-// fieldManager is the manager named in the request, or the first part of
-// the User-Agent, as Kubernetes defaults it.
-func fieldManager(r *http.Request, manager string) string {
-	if manager != "" {
-		return manager
-	}
-	ua := r.UserAgent()
-	if i := strings.IndexByte(ua, '/'); i >= 0 {
-		ua = ua[:i]
-	}
-	if len(ua) > 128 {
-		ua = ua[:128]
-	}
-	return ua
-}
-
 func (h *Handler) update(w http.ResponseWriter, r *http.Request, rr *registry.Resource, req request) error {
 	if req.name == "" {
 		return methodNotAllowed(r)
 	}
-	out, err := negotiate(r)
-	if err != nil {
-		return err
-	}
 	var opts metav1.UpdateOptions
-	if err := decodeParams(r, &opts); err != nil {
-		return err
-	}
-	if errs := metav1validation.ValidateUpdateOptions(&opts); len(errs) > 0 {
-		return apierrors.NewInvalid(schema.GroupKind{Group: metav1.GroupName, Kind: "UpdateOptions"}, "", errs)
-	}
-	obj, err := decodeBody(w, r, req.res.GVK(), req.res.New())
+	out, obj, err := writeRequest(w, r, req, &opts, "UpdateOptions",
+		func() field.ErrorList { return metav1validation.ValidateUpdateOptions(&opts) })
 	if err != nil {
 		return err
 	}
-	opts.FieldManager = fieldManager(r, opts.FieldManager)
+	opts.FieldManager = patch.ManagerName(opts.FieldManager, r.UserAgent())
 	updated, created, err := rr.Update(r.Context(), req.namespace, req.name, req.subresource, obj, opts)
 	if err != nil {
 		return err
@@ -361,12 +347,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, rr *registry.Res
 	if err != nil {
 		return err
 	}
-	ct := r.Header.Get("Content-Type")
-	if i := strings.IndexByte(ct, ';'); i >= 0 {
-		ct = ct[:i]
+	pt, err := patch.ParsePatchType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return err
 	}
-	obj, created, warnings, err := rr.Patch(r.Context(), req.namespace, req.name, req.subresource,
-		types.PatchType(strings.TrimSpace(ct)), body, opts, r.UserAgent())
+	obj, created, warnings, err := rr.Patch(r.Context(), req.namespace, req.name, req.subresource, pt, body, opts, r.UserAgent())
 	for _, wn := range warnings {
 		w.Header().Add("Warning", fmt.Sprintf(`299 - %q`, wn))
 	}
@@ -554,7 +539,7 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, rr *registr
 			return err
 		}
 		want := obj.(*autoscalingv1.Scale)
-		sc, err := rr.UpdateScale(ctx, req.namespace, req.name, len(opts.DryRun) > 0, fieldManager(r, opts.FieldManager),
+		sc, err := rr.UpdateScale(ctx, req.namespace, req.name, len(opts.DryRun) > 0, patch.ManagerName(opts.FieldManager, r.UserAgent()),
 			func(*autoscalingv1.Scale) (*autoscalingv1.Scale, error) { return want, nil })
 		if err != nil {
 			return err
@@ -570,13 +555,13 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, rr *registr
 		if err != nil {
 			return err
 		}
-		ct := r.Header.Get("Content-Type")
-		if i := strings.IndexByte(ct, ';'); i >= 0 {
-			ct = ct[:i]
+		pt, err := patch.ParsePatchType(r.Header.Get("Content-Type"))
+		if err != nil {
+			return err
 		}
-		sc, err := rr.UpdateScale(ctx, req.namespace, req.name, len(opts.DryRun) > 0, fieldManager(r, opts.FieldManager),
+		sc, err := rr.UpdateScale(ctx, req.namespace, req.name, len(opts.DryRun) > 0, patch.ManagerName(opts.FieldManager, r.UserAgent()),
 			func(cur *autoscalingv1.Scale) (*autoscalingv1.Scale, error) {
-				return registry.PatchScale(cur, types.PatchType(strings.TrimSpace(ct)), body)
+				return registry.PatchScale(cur, pt, body)
 			})
 		if err != nil {
 			return err
