@@ -1,13 +1,18 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	apiv1 "github.com/gantry-dev/gantry/proto/gantry/api/v1"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // metrics uses kube-apiserver's metric names so its dashboards work.
@@ -102,3 +107,89 @@ func (s *statusRecorder) Flush() {
 
 // Unwrap lets http.ResponseController reach the connection.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// grpcVerbs maps the methods of gantry.api.v1.Resources to the verbs and
+// subresources REST requests are counted under.
+var grpcVerbs = map[string][2]string{
+	"Get": {"GET", ""}, "List": {"LIST", ""}, "Watch": {"WATCH", ""},
+	"Create": {"POST", ""}, "Update": {"PUT", ""}, "UpdateStatus": {"PUT", "status"},
+	"Patch": {"PATCH", ""}, "Delete": {"DELETE", ""}, "Bind": {"POST", "binding"},
+}
+
+// grpcHTTPCodes translates gRPC codes to the HTTP codes REST would answer.
+var grpcHTTPCodes = map[codes.Code]int{
+	codes.OK: http.StatusOK, codes.NotFound: http.StatusNotFound, codes.AlreadyExists: http.StatusConflict,
+	codes.Aborted: http.StatusConflict, codes.InvalidArgument: http.StatusUnprocessableEntity,
+	codes.Unauthenticated: http.StatusUnauthorized, codes.PermissionDenied: http.StatusForbidden,
+	codes.OutOfRange: http.StatusGone, codes.DeadlineExceeded: http.StatusGatewayTimeout,
+	codes.Unavailable: http.StatusServiceUnavailable, codes.ResourceExhausted: http.StatusRequestEntityTooLarge,
+	codes.Unimplemented: http.StatusMethodNotAllowed, codes.FailedPrecondition: http.StatusBadRequest,
+}
+
+type targeted interface{ GetTarget() *apiv1.Target }
+
+func (m *metrics) grpcLabels(fullMethod string, req any) prometheus.Labels {
+	method := fullMethod[strings.LastIndexByte(fullMethod, '/')+1:]
+	vs := grpcVerbs[method]
+	labels := prometheus.Labels{"verb": vs[0], "group": "", "version": "", "resource": "", "subresource": vs[1]}
+	if t, ok := req.(targeted); ok && t.GetTarget() != nil {
+		tg := t.GetTarget()
+		labels["group"], labels["version"], labels["resource"] = tg.GetGroup(), tg.GetVersion(), tg.GetResource()
+	}
+	return labels
+}
+
+func (m *metrics) countGRPC(labels prometheus.Labels, err error) {
+	code, ok := grpcHTTPCodes[status.Code(err)]
+	if !ok {
+		code = http.StatusInternalServerError
+	}
+	if code == http.StatusOK && labels["verb"] == "POST" {
+		code = http.StatusCreated
+	}
+	labels["code"] = strconv.Itoa(code)
+	m.requests.With(labels).Inc()
+}
+
+// unaryInterceptor counts and times gRPC calls like REST requests.
+func (m *metrics) unaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	labels := m.grpcLabels(info.FullMethod, req)
+	start := time.Now()
+	resp, err := handler(ctx, req)
+	m.duration.With(labels).Observe(time.Since(start).Seconds())
+	m.countGRPC(labels, err)
+	return resp, err
+}
+
+// streamInterceptor counts watches, as long-running requests while they
+// last.
+func (m *metrics) streamInterceptor(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	w := &firstMessage{ServerStream: ss, m: m, method: info.FullMethod}
+	err := handler(srv, w)
+	labels := m.grpcLabels(info.FullMethod, w.first)
+	if w.gauge != nil {
+		w.gauge.Dec()
+	}
+	m.countGRPC(labels, err)
+	return err
+}
+
+// firstMessage remembers a stream's request, and counts the stream as
+// long-running from the moment it is read.
+type firstMessage struct {
+	grpc.ServerStream
+	first  any
+	gauge  prometheus.Gauge
+	m      *metrics
+	method string
+}
+
+func (f *firstMessage) RecvMsg(msg any) error {
+	err := f.ServerStream.RecvMsg(msg)
+	if err == nil && f.first == nil {
+		f.first = msg
+		f.gauge = f.m.longRunning.With(f.m.grpcLabels(f.method, msg))
+		f.gauge.Inc()
+	}
+	return err
+}

@@ -81,7 +81,8 @@ func New(cfg *Config) (*Server, error) {
 		s.etcd.Close()
 		return nil, err
 	}
-	s.grpc = grpc.NewServer()
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.metrics.unaryInterceptor),
+		grpc.ChainStreamInterceptor(s.metrics.streamInterceptor))
 	grpcapi.Register(s.grpc, s.reg, s.auth, s.log)
 	restHandler := rest.New(s.reg, s.log)
 	if restHandler.Streams, err = s.streams(); err != nil {
