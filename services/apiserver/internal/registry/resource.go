@@ -99,7 +99,9 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	}
 	r.initMeta(m)
 	defaults.Default(obj)
-	if hasField(obj, "Status") && r.res.HasSubresource("status") {
+	// Status is the controllers' to write, except a Node's, which its agent
+	// registers with (as Kubernetes keeps it).
+	if hasField(obj, "Status") && r.res.HasSubresource("status") && r.res.Resource != "nodes" {
 		resetField(obj, "Status")
 	}
 	if r.hooks.prepareCreate != nil {
