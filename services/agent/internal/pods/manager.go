@@ -33,8 +33,8 @@ type Config struct {
 	ResyncPeriod time.Duration
 	// BackoffBase and BackoffMax bound the restart back-off (10 s, 5 min).
 	BackoffBase, BackoffMax time.Duration
-	Log          *slog.Logger
-	Metrics      *Metrics
+	Log                     *slog.Logger
+	Metrics                 *Metrics
 }
 
 // Manager owns one worker per pod bound to the node.
