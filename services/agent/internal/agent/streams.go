@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/gantry-dev/gantry/services/agent/internal/pods"
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
@@ -52,4 +53,25 @@ func trimSentinel(err error) string {
 		}
 	}
 	return msg
+}
+
+// lazyLookup answers Unavailable until the pod manager is running.
+type lazyLookup struct{ p atomic.Pointer[podLookup] }
+
+func (l *lazyLookup) Store(p *podLookup) { l.p.Store(p) }
+
+func (l *lazyLookup) Container(ctx context.Context, pod streaming.PodRef, container string, previous bool) (runtime.ContainerStatus, error) {
+	p := l.p.Load()
+	if p == nil {
+		return runtime.ContainerStatus{}, status.Error(codes.Unavailable, "the node is still starting")
+	}
+	return p.Container(ctx, pod, container, previous)
+}
+
+func (l *lazyLookup) NetNS(ctx context.Context, pod streaming.PodRef) (string, error) {
+	p := l.p.Load()
+	if p == nil {
+		return "", status.Error(codes.Unavailable, "the node is still starting")
+	}
+	return p.NetNS(ctx, pod)
 }

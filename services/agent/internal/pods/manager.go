@@ -35,6 +35,9 @@ type Config struct {
 	BackoffBase, BackoffMax time.Duration
 	Log                     *slog.Logger
 	Metrics                 *Metrics
+	// Simulated nodes never dial pod addresses: httpGet and tcpSocket
+	// probes and hooks succeed at once.
+	Simulated bool
 }
 
 // Manager owns one worker per pod bound to the node.

@@ -226,6 +226,8 @@ func (w *worker) handler(ctx context.Context, pod *corev1.Pod, c *corev1.Contain
 			return fmt.Errorf("command %q exited with %d: %s", strings.Join(h.Exec.Command, " "), code, strings.TrimSpace(out.String()))
 		}
 		return nil
+	case w.m.cfg.Simulated && (h.HTTPGet != nil || h.TCPSocket != nil):
+		return nil
 	case h.HTTPGet != nil:
 		return w.httpGet(ctx, pod, c, h.HTTPGet)
 	case h.TCPSocket != nil:
