@@ -17,6 +17,7 @@ readonly PACKAGES=(
 	etcd-server
 	etcd-client
 	busybox-static
+	docker-registry
 	protobuf-compiler
 	ca-certificates
 	curl
@@ -95,8 +96,8 @@ check_go() {
 # Debian's etcd-server package enables and (where it can) starts an etcd on
 # 127.0.0.1:2379. Gantry's tests start their own stores and `make up` needs
 # port 2379, so that service is stopped and kept from starting at boot.
-# containerd's service is stopped only right after this script installed it;
-# a containerd someone runs on purpose is left alone.
+# containerd's and docker-registry's services are stopped only right after
+# this script installed them; one someone runs on purpose is left alone.
 quiet_services() {
 	local just_installed=" $* "
 	if ! ${can_be_root}; then
@@ -127,19 +128,27 @@ quiet_services() {
 		fi
 	fi
 
-	if [[ ${just_installed} == *" containerd "* ]]; then
-		if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-			as_root systemctl disable --now containerd >/dev/null 2>&1 || true
-		else
-			if command -v service >/dev/null 2>&1; then
-				as_root service containerd stop >/dev/null 2>&1 || true
-			fi
-			if command -v update-rc.d >/dev/null 2>&1 && [[ -e /etc/init.d/containerd ]]; then
-				as_root update-rc.d containerd disable >/dev/null 2>&1 || true
-			fi
+	local svc
+	for svc in containerd docker-registry; do
+		[[ ${just_installed} == *" ${svc} "* ]] && quiet_service "${svc}"
+	done
+}
+
+# quiet_service NAME stops and disables a service Debian started when its
+# package was installed (Gantry's tests start their own).
+quiet_service() {
+	local svc=$1
+	if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+		as_root systemctl disable --now "${svc}" >/dev/null 2>&1 || true
+	else
+		if command -v service >/dev/null 2>&1; then
+			as_root service "${svc}" stop >/dev/null 2>&1 || true
 		fi
-		log "containerd service: stopped and disabled (Gantry's tests start their own)"
+		if command -v update-rc.d >/dev/null 2>&1 && [[ -e /etc/init.d/${svc} ]]; then
+			as_root update-rc.d "${svc}" disable >/dev/null 2>&1 || true
+		fi
 	fi
+	log "${svc} service: stopped and disabled (Gantry's tests start their own)"
 }
 
 main() {

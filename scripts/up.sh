@@ -39,6 +39,11 @@ readonly peer_url=http://127.0.0.1:2380
 readonly metrics_url=http://127.0.0.1:2381
 readonly api_port=6443
 readonly api_url=https://127.0.0.1:${api_port}
+readonly agent_healthz=http://127.0.0.1:10248/healthz
+readonly pod_cidr=10.244.0.0/24
+readonly system_containerd=/run/containerd/containerd.sock
+readonly own_containerd=/run/gantry/containerd/containerd.sock
+node_name=$(hostname | tr '[:upper:]' '[:lower:]')
 readonly wait_seconds=30
 
 say() { printf '%s\n' "$*"; }
@@ -128,21 +133,38 @@ start_store() {
 	start gantry-store store_healthy "${args[@]}"
 }
 
-# admin_token prints the admin's bearer token, creating the token file the
-# first time.
-admin_token() {
-	local tokens=${pki}/tokens.csv token
+new_token() { od -An -tx1 -N16 /dev/urandom | tr -d ' \n'; }
+
+# ensure_tokens makes the token file: the admin's token on the first line,
+# then the node agent's (user system:node:<host>, group system:nodes) and
+# the agent's copy in agent.token. A token added while the API server runs
+# restarts it, since it reads the file at start.
+ensure_tokens() {
+	local tokens=${pki}/tokens.csv changed=0
+	mkdir -p "${pki}"
+	chmod 700 "${pki}"
 	if [[ ! -s ${tokens} ]]; then
-		mkdir -p "${pki}"
-		chmod 700 "${pki}"
-		token=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-		(umask 077 && printf '%s,admin,admin,"system:masters"\n' "${token}" >"${tokens}")
+		(umask 077 && printf '%s,admin,admin,"system:masters"\n' "$(new_token)" >"${tokens}")
+		changed=1
 	fi
-	cut -d, -f1 "${tokens}" | head -n1
+	if ! grep -q ",system:node:${node_name}," "${tokens}"; then
+		local t
+		t=$(new_token)
+		(umask 077 && printf '%s,system:node:%s,node-%s,"system:nodes"\n' "${t}" "${node_name}" "${node_name}" >>"${tokens}")
+		changed=1
+	fi
+	(umask 077 && grep ",system:node:${node_name}," "${tokens}" | cut -d, -f1 >"${pki}/agent.token")
+	if ((changed)) && running_pid gantry-apiserver >/dev/null; then
+		say "the token file changed; restarting gantry-apiserver"
+		stop gantry-apiserver
+	fi
 }
+
+admin_token() { head -n1 "${pki}/tokens.csv" | cut -d, -f1; }
 
 start_apiserver() {
 	local token
+	ensure_tokens
 	token=$(admin_token)
 	start gantry-apiserver api_ready \
 		--bind-address 127.0.0.1 --secure-port "${api_port}" \
@@ -175,6 +197,47 @@ EOF2
 	umask "${old_umask}"
 }
 
+containerd_sock=
+containerd_ready() { ctr --address "${own_containerd}" version >/dev/null 2>&1; }
+
+# ensure_containerd uses the system's containerd if one answers, else
+# starts one of our own, with its own config, root and socket.
+ensure_containerd() {
+	if ctr --address "${system_containerd}" version >/dev/null 2>&1; then
+		containerd_sock=${system_containerd}
+		return
+	fi
+	local dir=${state}/containerd
+	mkdir -p "${dir}/root" /run/gantry/containerd
+	cat >"${dir}/config.toml" <<EOF2
+version = 2
+root = "${dir}/root"
+state = "/run/gantry/containerd/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "${own_containerd}"
+EOF2
+	bin_dir=/usr/bin start containerd containerd_ready --config "${dir}/config.toml"
+	containerd_sock=${own_containerd}
+}
+
+agent_ready() {
+	curl -fsS --max-time 2 "${agent_healthz}" >/dev/null 2>&1 &&
+		curl -fsS --max-time 2 --cacert "${pki}/ca.crt" -H "Authorization: Bearer $(admin_token)" \
+			"${api_url}/api/v1/nodes/${node_name}" 2>/dev/null |
+		tr -d ' \n' | grep -q '"type":"Ready","status":"True"'
+}
+
+start_agent() {
+	ensure_containerd
+	start gantry-agent agent_ready \
+		--hostname-override "${node_name}" \
+		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/agent.token" \
+		--ca-key-file "${pki}/ca.key" --client-ca-file "${pki}/ca.crt" \
+		--pod-cidr "${pod_cidr}" --containerd "${containerd_sock}" \
+		--root-dir "${state}/agent"
+}
+
 usage_hint() {
 	cat <<EOF
 
@@ -182,11 +245,14 @@ Gantry is up:
   API server  ${api_url}        (log: ${state}/gantry-apiserver.log)
   store       ${client_url}  (etcd v3 API; data: ${data}; log: ${state}/gantry-store.log)
 
+  node agent  ${node_name}  (log: ${state}/gantry-agent.log; containerd: ${containerd_sock})
+
 Use kubectl:
   export KUBECONFIG=${kubeconfig}
-  kubectl get namespaces
-  kubectl create deployment web --image=nginx
-  kubectl get deployments
+  kubectl get nodes
+  kubectl run hello --image=gantry.local/busybox --overrides='{"spec":{"nodeName":"${node_name}"}}' -- httpd -f -p 8080
+  kubectl get pods -o wide
+  kubectl logs hello; kubectl exec hello -- ps
 
 Use etcdctl on the store:
   ETCDCTL_API=3 etcdctl --endpoints=${client_url} endpoint status -w table
@@ -205,11 +271,15 @@ up() {
 			port_in_use "${port}" && die "port ${port} is already in use (another etcd? check with: ss -tlnp 'sport = :${port}')"
 		done
 	fi
+	if ! running_pid gantry-agent >/dev/null && port_in_use 10250; then
+		die "port 10250 (the node agent's) is already in use (check with: ss -tlnp 'sport = :10250')"
+	fi
 	if ! running_pid gantry-apiserver >/dev/null && port_in_use "${api_port}"; then
 		die "port ${api_port} is already in use (check with: ss -tlnp 'sport = :${api_port}')"
 	fi
 	start_store
 	start_apiserver
+	start_agent
 	usage_hint
 }
 
@@ -236,8 +306,12 @@ stop() {
 }
 
 down() {
+	stop gantry-agent
 	stop gantry-apiserver
 	stop gantry-store
+	# Only a containerd we started (its pid file is ours); pods' containers
+	# keep running under their shims until the node is cleaned up.
+	stop containerd
 }
 
 case ${1:-up} in

@@ -104,6 +104,9 @@ func (a *Agent) runNode(ctx context.Context) error {
 			a.log.Warn("importing the built-in busybox image", "err", err)
 		}
 	}
+	if err := cfg.issueServingCert(cfg.NodeIP); err != nil {
+		return fmt.Errorf("serving certificate: %w", err)
+	}
 	ln, err := net.Listen("tcp", cfg.ListenAddress)
 	if err != nil {
 		return fmt.Errorf("streaming server: %w", err)

@@ -49,10 +49,13 @@ type Config struct {
 	BridgeName  string
 
 	// The streaming server (logs, exec, port-forward) for the API server.
-	ListenAddress  string
-	TLSCertFile    string
-	TLSKeyFile     string
-	ClientCAFile   string
+	ListenAddress string
+	TLSCertFile   string
+	TLSKeyFile    string
+	ClientCAFile  string
+	// CAKeyFile lets a single-host install sign its own serving
+	// certificate with the cluster CA (see issueServingCert).
+	CAKeyFile      string
 	AllowedCallers []string
 
 	HealthzAddress string
@@ -99,6 +102,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.TLSCertFile, "tls-cert-file", "", "the streaming server's certificate (its DNS name must be the node name)")
 	fs.StringVar(&c.TLSKeyFile, "tls-private-key-file", "", "the streaming server's key")
 	fs.StringVar(&c.ClientCAFile, "client-ca-file", "", "CA of the API server's client certificate")
+	fs.StringVar(&c.CAKeyFile, "ca-key-file", "", "without --tls-cert-file: the cluster CA's key, to sign this node's own serving certificate (single-host installs)")
 	fs.StringVar(&callers, "allowed-callers", "gantry-apiserver", "client certificate names allowed to call the streaming server")
 	fs.StringVar(&c.HealthzAddress, "healthz-address", "127.0.0.1:10248", "where /healthz and /metrics are served (empty: nowhere)")
 	fs.StringVar(&reserved, "system-reserved", "", "resources kept from pods, cpu=500m,memory=512Mi")
