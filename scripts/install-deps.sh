@@ -130,7 +130,9 @@ quiet_services() {
 
 	local svc
 	for svc in containerd docker-registry; do
-		[[ ${just_installed} == *" ${svc} "* ]] && quiet_service "${svc}"
+		if [[ ${just_installed} == *" ${svc} "* ]]; then
+			quiet_service "${svc}"
+		fi
 	done
 }
 
