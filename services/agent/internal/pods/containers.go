@@ -78,9 +78,13 @@ func (w *worker) pull(ctx context.Context, pod *corev1.Pod, c *corev1.Container)
 		policy = string(corev1.PullIfNotPresent)
 	}
 	auth := w.pullAuth(ctx, pod)
-	if policy != string(corev1.PullNever) {
+	present := policy != string(corev1.PullAlways) && w.imagePresent(ctx, ref)
+	if present {
+		w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+	} else if policy != string(corev1.PullNever) {
 		w.event(pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
 	}
+	start := w.m.cfg.Clock.Now()
 	img, err := w.m.cfg.Runtime.EnsureImage(ctx, ref, policy, auth)
 	if err != nil {
 		n := w.pullFails[c.Name] + 1
@@ -96,7 +100,24 @@ func (w *worker) pull(ctx context.Context, pod *corev1.Pod, c *corev1.Container)
 		return runtime.Image{}, err
 	}
 	delete(w.pullFails, c.Name)
+	if !present && policy != string(corev1.PullNever) {
+		w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v", c.Image, w.m.cfg.Clock.Now().Sub(start).Round(time.Millisecond)))
+	}
 	return img, nil
+}
+
+// imagePresent reports whether the runtime has ref already.
+func (w *worker) imagePresent(ctx context.Context, ref string) bool {
+	imgs, err := w.m.cfg.Runtime.ListImages(ctx)
+	if err != nil {
+		return false
+	}
+	for _, img := range imgs {
+		if img.Name == ref {
+			return true
+		}
+	}
+	return false
 }
 
 // normalizeImage turns a Kubernetes image reference into a full one:
