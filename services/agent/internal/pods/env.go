@@ -5,14 +5,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
+	"github.com/gantry-dev/gantry/services/agent/internal/volumes"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // env resolves a container's environment as Kubernetes does: envFrom
@@ -133,19 +131,10 @@ func (w *worker) envValue(ctx context.Context, pod *corev1.Pod, c *corev1.Contai
 	return "", false, nil
 }
 
-// fieldValue is what a downward API fieldRef names.
+// fieldValue is what a downward API fieldRef names. The pod's and node's
+// addresses are the sandbox's own (the status may not be written yet).
 func (w *worker) fieldValue(pod *corev1.Pod, path string) (string, error) {
 	switch path {
-	case "metadata.name":
-		return pod.Name, nil
-	case "metadata.namespace":
-		return pod.Namespace, nil
-	case "metadata.uid":
-		return string(pod.UID), nil
-	case "spec.nodeName":
-		return pod.Spec.NodeName, nil
-	case "spec.serviceAccountName":
-		return pod.Spec.ServiceAccountName, nil
 	case "status.hostIP":
 		return first(w.m.cfg.NodeIPs), nil
 	case "status.hostIPs":
@@ -155,15 +144,7 @@ func (w *worker) fieldValue(pod *corev1.Pod, path string) (string, error) {
 	case "status.podIPs":
 		return strings.Join(w.ips, ","), nil
 	}
-	for _, p := range []struct {
-		prefix string
-		m      map[string]string
-	}{{"metadata.labels['", pod.Labels}, {"metadata.annotations['", pod.Annotations}} {
-		if strings.HasPrefix(path, p.prefix) && strings.HasSuffix(path, "']") {
-			return p.m[strings.TrimSuffix(strings.TrimPrefix(path, p.prefix), "']")], nil
-		}
-	}
-	return "", fmt.Errorf("unsupported fieldPath %q", path)
+	return volumes.FieldRefValue(pod, path)
 }
 
 func first(s []string) string {
@@ -176,33 +157,11 @@ func first(s []string) string {
 // resourceValue is a container's request or limit in units of the
 // divisor, rounded up; limits default to the node's allocatable.
 func (w *worker) resourceValue(pod *corev1.Pod, c *corev1.Container, ref *corev1.ResourceFieldSelector) (string, error) {
-	target := c
-	if ref.ContainerName != "" {
-		if target = specOf(pod, ref.ContainerName); target == nil {
-			return "", fmt.Errorf("container %q not found for resourceFieldRef", ref.ContainerName)
-		}
+	sel := *ref
+	if sel.ContainerName == "" {
+		sel.ContainerName = c.Name
 	}
-	kind, name, ok := strings.Cut(ref.Resource, ".")
-	if !ok {
-		return "", fmt.Errorf("unsupported resource %q", ref.Resource)
-	}
-	list := target.Resources.Limits
-	if kind == "requests" {
-		list = target.Resources.Requests
-	}
-	q, ok := list[corev1.ResourceName(name)]
-	if !ok && kind == "limits" {
-		q, ok = w.m.cfg.Allocatable[corev1.ResourceName(name)]
-	}
-	if !ok {
-		q = resource.Quantity{}
-	}
-	divisor := ref.Divisor
-	if divisor.IsZero() {
-		divisor = resource.MustParse("1")
-	}
-	v := math.Ceil(float64(q.MilliValue()) / float64(divisor.MilliValue()))
-	return strconv.FormatInt(int64(v), 10), nil
+	return volumes.ResourceFieldRefValue(&sel, pod, w.m.cfg.Allocatable)
 }
 
 // expand replaces $(VAR) with defined variables; $$ escapes, and

@@ -10,7 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// fieldRefValue resolves a downward API fieldPath against pod, formatting
+// FieldRefValue resolves a downward API fieldPath against pod, formatting
 // values as kubelet does (maps as sorted `key="value"` lines).
 //
 // Besides the paths the API server allows in volumes (metadata.name,
@@ -18,7 +18,7 @@ import (
 // as metadata.labels['k']), it resolves the ones allowed in env vars:
 // spec.nodeName, spec.serviceAccountName, status.hostIP(s) and
 // status.podIP(s). Status values are empty until the pod has them.
-func fieldRefValue(pod *corev1.Pod, fieldPath string) (string, error) {
+func FieldRefValue(pod *corev1.Pod, fieldPath string) (string, error) {
 	if path, key, ok := splitSubscript(fieldPath); ok {
 		switch path {
 		case "metadata.annotations":
@@ -91,11 +91,11 @@ func formatMap(m map[string]string) string {
 	return strings.Join(lines, "\n")
 }
 
-// resourceFieldRefValue resolves a resourceFieldRef: a container's limit
+// ResourceFieldRefValue resolves a resourceFieldRef: a container's limit
 // or request divided by the divisor and rounded up. Limits the container
 // does not set (cpu, memory, ephemeral-storage) read as the node's
 // allocatable, as in kubelet.
-func resourceFieldRefValue(fs *corev1.ResourceFieldSelector, pod *corev1.Pod, allocatable corev1.ResourceList) (string, error) {
+func ResourceFieldRefValue(fs *corev1.ResourceFieldSelector, pod *corev1.Pod, allocatable corev1.ResourceList) (string, error) {
 	c := findContainer(pod, fs.ContainerName)
 	if c == nil {
 		return "", fmt.Errorf("container %s not found", fs.ContainerName)

@@ -126,9 +126,9 @@ func downwardAPIPayload(items []corev1.DownwardAPIVolumeFile, pod *corev1.Pod, a
 		)
 		switch {
 		case item.FieldRef != nil:
-			value, err = fieldRefValue(pod, item.FieldRef.FieldPath)
+			value, err = FieldRefValue(pod, item.FieldRef.FieldPath)
 		case item.ResourceFieldRef != nil:
-			value, err = resourceFieldRefValue(item.ResourceFieldRef, pod, allocatable)
+			value, err = ResourceFieldRefValue(item.ResourceFieldRef, pod, allocatable)
 		default:
 			err = fmt.Errorf("downwardAPI item %q sets neither fieldRef nor resourceFieldRef", item.Path)
 		}
