@@ -43,3 +43,26 @@ func TestIssuedCertificateVerifiesAgainstCA(t *testing.T) {
 		t.Error("certificate verified for a host it was not issued for")
 	}
 }
+
+func TestLoadCAReadsWhatWasWritten(t *testing.T) {
+	ca, err := NewCA("test-ca", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, err := ca.WriteFile(dir, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile, err := ca.WriteKeyFile(dir, "ca")
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := LoadCA(certFile, keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !loaded.Cert.Equal(ca.Cert) || !loaded.Key.Equal(ca.Key) {
+		t.Error("the loaded CA differs from the written one")
+	}
+}

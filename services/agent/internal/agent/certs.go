@@ -3,8 +3,6 @@ package agent
 import (
 	"crypto/x509"
 	"encoding/pem"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -31,7 +29,7 @@ func (c *Config) issueServingCert(nodeIP string) error {
 	if validFor(certFile, c.NodeName) {
 		return nil
 	}
-	ca, err := loadCA(c.CAFile, c.CAKeyFile)
+	ca, err := pki.LoadCA(c.CAFile, c.CAKeyFile)
 	if err != nil {
 		return err
 	}
@@ -66,29 +64,4 @@ func validFor(file, host string) bool {
 		return false
 	}
 	return cert.VerifyHostname(host) == nil && time.Until(cert.NotAfter) > 24*time.Hour
-}
-
-func loadCA(certFile, keyFile string) (*pki.CA, error) {
-	certPEM, err := os.ReadFile(certFile)
-	if err != nil {
-		return nil, fmt.Errorf("cluster CA: %w", err)
-	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
-		return nil, fmt.Errorf("cluster CA key: %w", err)
-	}
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, errors.New("cluster CA files are not PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	key, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, err
-	}
-	return &pki.CA{Cert: cert, Key: key, PEM: certPEM}, nil
 }

@@ -1,10 +1,6 @@
 package server
 
 import (
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -65,40 +61,17 @@ func exists(p string) bool {
 // loadOrCreateCA reads the CA in certFile/keyFile, creating it if neither
 // exists.
 func loadOrCreateCA(certFile, keyFile string) (*pki.CA, error) {
-	if !exists(certFile) && !exists(keyFile) {
-		ca, err := pki.NewCA("gantry-ca", 10*certValidity)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := ca.WriteFile(filepath.Dir(certFile), "ca"); err != nil {
-			return nil, err
-		}
-		kb, err := x509.MarshalECPrivateKey(ca.Key)
-		if err != nil {
-			return nil, err
-		}
-		return ca, os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
+	if exists(certFile) || exists(keyFile) {
+		return pki.LoadCA(certFile, keyFile)
 	}
-	certPEM, err := os.ReadFile(certFile)
+	ca, err := pki.NewCA("gantry-ca", 10*certValidity)
 	if err != nil {
 		return nil, err
 	}
-	keyPEM, err := os.ReadFile(keyFile)
-	if err != nil {
+	dir := filepath.Dir(certFile)
+	if _, err := ca.WriteFile(dir, "ca"); err != nil {
 		return nil, err
 	}
-	cb, _ := pem.Decode(certPEM)
-	kb, _ := pem.Decode(keyPEM)
-	if cb == nil || kb == nil {
-		return nil, errors.New("CA files are not PEM")
-	}
-	cert, err := x509.ParseCertificate(cb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", certFile, err)
-	}
-	key, err := x509.ParseECPrivateKey(kb.Bytes)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", keyFile, err)
-	}
-	return &pki.CA{Cert: cert, Key: key, PEM: certPEM}, nil
+	_, err = ca.WriteKeyFile(dir, "ca")
+	return ca, err
 }
