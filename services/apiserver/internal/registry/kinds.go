@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"context"
 	"maps"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
@@ -28,6 +29,11 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		return hooks{prepareCreate: prepareJob}
 	case "endpoints":
 		return hooks{createOnUpdate: true}
+	case "secrets":
+		return hooks{
+			prepareCreate: mergeStringData,
+			prepareUpdate: func(_ context.Context, obj, _ runtime.Object) error { mergeStringData(obj); return nil },
+		}
 	}
 	return hooks{}
 }
@@ -178,4 +184,21 @@ func keepAllocations(svc, prev *corev1.Service) {
 			}
 		}
 	}
+}
+
+// mergeStringData moves a Secret's write-only stringData into data, as
+// Kubernetes stores it (stringData wins on a key in both).
+func mergeStringData(obj runtime.Object) {
+	s := obj.(*corev1.Secret)
+	if len(s.StringData) == 0 {
+		s.StringData = nil
+		return
+	}
+	if s.Data == nil {
+		s.Data = map[string][]byte{}
+	}
+	for k, v := range s.StringData {
+		s.Data[k] = []byte(v)
+	}
+	s.StringData = nil
 }
