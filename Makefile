@@ -139,7 +139,7 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store bench-apiserver ## Run all benchmarks
+bench: bench-store bench-apiserver bench-agent ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
@@ -150,6 +150,11 @@ bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BE
 bench-apiserver: deps build ## Benchmark gantry-apiserver on gantry-store and on etcd (integration/cmd/apibench BENCH_ARGS)
 	@printf '\n==> integration: go run ./cmd/apibench %s\n' "$(BENCH_ARGS)"
 	@cd integration && $(GO) run ./cmd/apibench $(BENCH_ARGS)
+
+.PHONY: bench-agent
+bench-agent: deps build ## Benchmark pod startup on gantry-agent against bare containerd (integration/cmd/agentbench BENCH_ARGS; root)
+	@printf '\n==> integration: go run ./cmd/agentbench %s\n' "$(BENCH_ARGS)"
+	@cd integration && $(GO) run ./cmd/agentbench $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -31,6 +32,9 @@ type Options struct {
 	APIServers int
 	// Args are extra flags for every API server.
 	Args []string
+	// Tokens are extra lines of the API servers' token file
+	// (token,user,uid,"group1,group2"), e.g. a node agent's.
+	Tokens []string
 }
 
 // ControlPlane is a running store and its API servers.
@@ -38,6 +42,9 @@ type ControlPlane struct {
 	Store  *cluster.Cluster
 	Dir    string
 	CAFile string
+	// CAKeyFile is the cluster CA's private key (PEM), for components
+	// that sign their own serving certificates (gantry-agent --ca-key-file).
+	CAKeyFile string
 	// AdminToken authenticates as "admin" in group system:masters.
 	AdminToken string
 	// AdminCert and AdminKey are an admin client certificate.
@@ -84,7 +91,7 @@ func Launch(ctx context.Context, store *cluster.Cluster, dir string, opts Option
 		return nil, err
 	}
 	cp := &ControlPlane{Store: store, Dir: dir, binary: bin}
-	if err := cp.writeCredentials(); err != nil {
+	if err := cp.writeCredentials(opts.Tokens); err != nil {
 		return nil, err
 	}
 	for i := range max(opts.APIServers, 1) {
@@ -103,13 +110,21 @@ func Launch(ctx context.Context, store *cluster.Cluster, dir string, opts Option
 	return cp, nil
 }
 
-func (cp *ControlPlane) writeCredentials() error {
+func (cp *ControlPlane) writeCredentials(extraTokens []string) error {
 	ca, err := pki.NewCA("gantry-test-ca", 24*time.Hour)
 	if err != nil {
 		return err
 	}
 	cp.ca = ca
 	if cp.CAFile, err = ca.WriteFile(cp.Dir, "ca"); err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(ca.Key)
+	if err != nil {
+		return err
+	}
+	cp.CAKeyFile = filepath.Join(cp.Dir, "ca.key")
+	if err := os.WriteFile(cp.CAKeyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
 		return err
 	}
 	admin, err := ca.IssueClient("admin", []string{"system:masters"}, 24*time.Hour)
@@ -122,8 +137,11 @@ func (cp *ControlPlane) writeCredentials() error {
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
 	cp.AdminToken = hex.EncodeToString(tok)
-	line := fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n", cp.AdminToken)
-	return os.WriteFile(filepath.Join(cp.Dir, "tokens.csv"), []byte(line), 0o600)
+	lines := fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n", cp.AdminToken)
+	for _, l := range extraTokens {
+		lines += l + "\n"
+	}
+	return os.WriteFile(filepath.Join(cp.Dir, "tokens.csv"), []byte(lines), 0o600)
 }
 
 // KubeconfigFor returns an admin kubeconfig (token user) for server i.

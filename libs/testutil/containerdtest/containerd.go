@@ -1,4 +1,4 @@
-package testenv
+package containerdtest
 
 import (
 	"crypto/rand"
@@ -46,25 +46,39 @@ func StartContainerd(t testing.TB) *Containerd {
 	if c != nil {
 		t.Cleanup(func() {
 			if err := c.stop(); err != nil {
-				t.Errorf("testenv: clean up containerd: %v", err)
+				t.Errorf("containerdtest: clean up containerd: %v", err)
 			}
 		})
 	}
 	if err != nil {
-		t.Fatalf("testenv: %v", err)
+		t.Fatalf("containerdtest: %v", err)
 	}
 	return c
 }
+
+// Launch starts a containerd outside of a test (for a TestMain sharing
+// one among tests); Close takes it down. On error nothing is left behind.
+func Launch() (*Containerd, error) {
+	c, err := startContainerd()
+	if err != nil && c != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, err
+}
+
+// Close stops what Launch started and removes its directory.
+func (c *Containerd) Close() error { return c.stop() }
 
 // Restart stops containerd (leaving its tasks running, as a crash or an
 // upgrade would) and starts it again on the same directories.
 func (c *Containerd) Restart(t testing.TB) {
 	t.Helper()
 	if err := c.stopDaemon(); err != nil {
-		t.Fatalf("testenv: stop containerd: %v", err)
+		t.Fatalf("containerdtest: stop containerd: %v", err)
 	}
 	if err := c.startDaemon(); err != nil {
-		t.Fatalf("testenv: restart containerd: %v", err)
+		t.Fatalf("containerdtest: restart containerd: %v", err)
 	}
 }
 

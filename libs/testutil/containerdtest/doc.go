@@ -1,4 +1,4 @@
-// Package testenv starts what the agent's tests need from the machine: a
+// Package containerdtest starts what tests of the node agent need from the machine: a
 // private containerd (its own config, socket, root, state, runc root and
 // namespace under one temporary directory) and cgroup parents, and takes
 // them all down again when the test ends, failed or not.
@@ -9,4 +9,4 @@
 // a last resort runc containers in the private runc root and shims serving
 // the private socket are killed; mounts below the directory are unmounted
 // before it is removed.
-package testenv
+package containerdtest

@@ -531,6 +531,9 @@ func (w *worker) writeStatus(ctx context.Context, pod *corev1.Pod, cs podContain
 	}
 	next := pod.DeepCopy()
 	next.Status = *status
+	// The agent owns the status: an unconditional write, so an informer
+	// that has not yet seen the previous write causes no conflict.
+	next.ResourceVersion = ""
 	if _, err := w.m.cfg.API.UpdatePodStatus(ctx, next); err != nil {
 		if !apierrors.IsNotFound(err) {
 			w.log.Warn("writing pod status", "err", err)

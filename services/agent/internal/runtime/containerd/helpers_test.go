@@ -17,7 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/services/agent/internal/images"
 	"github.com/gantry-dev/gantry/services/agent/internal/logger"
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
-	"github.com/gantry-dev/gantry/services/agent/internal/testenv"
+	"github.com/gantry-dev/gantry/libs/testutil/containerdtest"
 )
 
 // TestMain doubles as the log writer: containerd's shim runs this test
@@ -38,7 +38,7 @@ const busybox = images.Builtin
 type testEnv struct {
 	t      *testing.T
 	ctx    context.Context
-	ctrd   *testenv.Containerd
+	ctrd   *containerdtest.Containerd
 	rt     *Runtime
 	cgroup string
 	image  runtime.Image
@@ -68,8 +68,8 @@ func newTestEnv(t *testing.T) *testEnv {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	// Registered first, so removed last: after the containers.
-	cgroup := testenv.CgroupParent(t)
-	ctrd := testenv.StartContainerd(t)
+	cgroup := containerdtest.CgroupParent(t)
+	ctrd := containerdtest.StartContainerd(t)
 	e := &testEnv{t: t, ctx: ctx, ctrd: ctrd, cgroup: cgroup}
 	e.rt = e.newRuntime()
 	if _, err := e.rt.ImportImage(ctx, bytes.NewReader(busyboxImage(t))); err != nil {

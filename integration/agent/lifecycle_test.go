@@ -1,0 +1,190 @@
+package agent_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// A container that keeps failing goes into CrashLoopBackOff and its
+// restart count grows.
+func TestCrashLoopBackOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: crasher}
+spec:
+  nodeName: {{NODE}}
+  containers:
+  - {name: main, image: {{IMAGE}}, command: [sh, -c, 'echo dying; exit 2']}
+`)
+	p := e.waitPod("crasher", 90*time.Second, "in CrashLoopBackOff with restarts >= 2", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "main")
+		return cs != nil && cs.RestartCount >= 2 && cs.State.Waiting != nil && cs.State.Waiting.Reason == "CrashLoopBackOff"
+	})
+	cs := containerStatus(p, "main")
+	if lt := cs.LastTerminationState.Terminated; lt == nil || lt.ExitCode != 2 || lt.Reason != "Error" {
+		t.Errorf("last termination: %+v, want exit 2 reason Error", cs.LastTerminationState)
+	}
+	out, errOut, err := e.kubectl("logs", "crasher", "--previous")
+	if err != nil || strings.TrimSpace(out) != "dying" {
+		t.Errorf("logs --previous: %q (err %v, %s)", out, err, errOut)
+	}
+}
+
+// A failing liveness probe restarts the container.
+func TestLivenessProbeRestarts(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: unlive}
+spec:
+  nodeName: {{NODE}}
+  containers:
+  - name: main
+    image: {{IMAGE}}
+    command: [sh, -c, 'touch /tmp/alive; sleep 3600']
+    livenessProbe:
+      exec: {command: [cat, /tmp/alive]}
+      periodSeconds: 1
+      failureThreshold: 1
+`)
+	first := containerStatus(e.waitRunning("unlive"), "main")
+	if _, errOut, err := e.kubectl("exec", "unlive", "--", "rm", "/tmp/alive"); err != nil {
+		t.Fatalf("rm: %v %s", err, errOut)
+	}
+	p := e.waitPod("unlive", 60*time.Second, "restarted by its liveness probe", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "main")
+		return cs != nil && cs.RestartCount >= 1 && cs.ContainerID != first.ContainerID && cs.State.Running != nil
+	})
+	if cs := containerStatus(p, "main"); cs.LastTerminationState.Terminated == nil {
+		t.Errorf("no last termination state after the liveness restart: %+v", cs)
+	}
+}
+
+// Readiness follows an exec probe: Ready goes False and back to True,
+// without a restart.
+func TestReadinessProbeTogglesReady(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: ready}
+spec:
+  nodeName: {{NODE}}
+  containers:
+  - name: main
+    image: {{IMAGE}}
+    command: [sleep, "3600"]
+    readinessProbe:
+      exec: {command: [cat, /tmp/ready]}
+      periodSeconds: 1
+      failureThreshold: 1
+`)
+	notReady := func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning && !podReady(p) }
+	e.waitPod("ready", 60*time.Second, "Running and not Ready", notReady)
+	if _, errOut, err := e.kubectl("exec", "ready", "--", "touch", "/tmp/ready"); err != nil {
+		t.Fatalf("touch: %v %s", err, errOut)
+	}
+	e.waitPod("ready", 30*time.Second, "Ready", podReady)
+	if _, errOut, err := e.kubectl("exec", "ready", "--", "rm", "/tmp/ready"); err != nil {
+		t.Fatalf("rm: %v %s", err, errOut)
+	}
+	p := e.waitPod("ready", 30*time.Second, "not Ready again", notReady)
+	if cs := containerStatus(p, "main"); cs.RestartCount != 0 || cs.Ready {
+		t.Errorf("container status after readiness failure: %+v", cs)
+	}
+}
+
+// A container over its memory limit is OOMKilled with exit code 137.
+func TestOOMKilled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: hog}
+spec:
+  nodeName: {{NODE}}
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: {{IMAGE}}
+    command: [sh, -c, 'x=aaaaaaaaaaaaaaaa; while true; do x=$x$x; done']
+    resources: {limits: {memory: 32Mi}}
+`)
+	p := e.waitPod("hog", 90*time.Second, "terminated", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "main")
+		return cs != nil && cs.State.Terminated != nil
+	})
+	term := containerStatus(p, "main").State.Terminated
+	if term.Reason != "OOMKilled" || term.ExitCode != 137 {
+		t.Errorf("terminated: reason %q exit %d, want OOMKilled 137\n%s", term.Reason, term.ExitCode, statusString(p))
+	}
+	if p.Status.Phase != corev1.PodFailed {
+		t.Errorf("phase %s, want Failed", p.Status.Phase)
+	}
+}
+
+// Deleting a pod runs its preStop hook, then stops the container
+// gracefully within the grace period.
+func TestGracefulDeletionRunsPreStop(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`
+apiVersion: v1
+kind: Pod
+metadata: {name: graceful}
+spec:
+  nodeName: {{NODE}}
+  terminationGracePeriodSeconds: 20
+  volumes: [{name: out, hostPath: {path: /tmp/gantry-graceful-{{NS}}, type: DirectoryOrCreate}}]
+  containers:
+  - name: main
+    image: {{IMAGE}}
+    command: [sh, -c, 'trap "echo term >> /out/MARK; exit 0" TERM; while true; do sleep 0.2; done']
+    volumeMounts: [{name: out, mountPath: /out}]
+    lifecycle:
+      preStop:
+        exec: {command: [sh, -c, 'echo prestop >> /out/MARK; sleep 2']}
+`)
+	dir := "/tmp/gantry-graceful-" + e.ns
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	e.waitRunning("graceful")
+	start := time.Now()
+	if err := e.cs.CoreV1().Pods(e.ns).Delete(e.ctx, "graceful", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// The pod object stays while the agent stops it.
+	for {
+		_, err := e.cs.CoreV1().Pods(e.ns).Get(e.ctx, "graceful", metav1.GetOptions{})
+		if err != nil {
+			break
+		}
+		if time.Since(start) > 40*time.Second {
+			t.Fatalf("pod not gone 40s after deletion (grace 20s):\n%s", statusString(e.pod("graceful")))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	took := time.Since(start)
+	if took < 2*time.Second {
+		t.Errorf("pod gone after %v: preStop (sleep 2) cannot have run to completion", took)
+	}
+	if took > 20*time.Second {
+		t.Errorf("pod took %v to go; it exits on TERM right after preStop", took)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "MARK"))
+	if got := strings.Fields(string(b)); strings.Join(got, ",") != "prestop,term" {
+		t.Errorf("MARK: %q (err %v), want prestop then term", b, err)
+	}
+}
