@@ -14,10 +14,10 @@ import (
 
 	"github.com/containerd/log"
 
+	"github.com/gantry-dev/gantry/libs/testutil/containerdtest"
 	"github.com/gantry-dev/gantry/services/agent/internal/images"
 	"github.com/gantry-dev/gantry/services/agent/internal/logger"
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
-	"github.com/gantry-dev/gantry/libs/testutil/containerdtest"
 )
 
 // TestMain doubles as the log writer: containerd's shim runs this test
