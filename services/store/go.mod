@@ -1,6 +1,6 @@
 module github.com/gantry-dev/gantry/services/store
 
-go 1.26.0
+go 1.26.6
 
 replace (
 	github.com/gantry-dev/gantry/libs => ../../libs
@@ -55,6 +55,6 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260817212433-ac3dfec99bb1 // indirect
-	google.golang.org/genproto/googleapis/rpc v0.0.0-20260817212433-ac3dfec99bb1 // indirect
+	google.golang.org/genproto/googleapis/rpc v0.0.0-20260825221802-da73d73af1c5 // indirect
 	google.golang.org/protobuf v1.36.12
 )
