@@ -236,6 +236,7 @@ func (a *Agent) runPods(ctx context.Context, nodeName string, nodeIPs []string, 
 		LogDir: cfg.PodLogDir, Allocatable: allocatable, Log: cfg.Log, Metrics: pods.NewMetrics(cfg.Registry),
 	})
 	a.streams.Store(&podLookup{m: m})
+	cfg.Registry.MustRegister(pods.NewCollector(m))
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return m.Run(gctx) })
 	g.Go(func() error { return a.feed(gctx, m, "spec.nodeName="+nodeName) })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime/fake"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -422,5 +423,31 @@ func TestNormalizeImage(t *testing.T) {
 		if got := normalizeImage(in); got != want {
 			t.Errorf("normalizeImage(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestCollectorReportsRunningContainers(t *testing.T) {
+	e := start(t, nil)
+	p := pod("measured", corev1.RestartPolicyAlways, ctr("app", "FAKE_CPU", "250m", "FAKE_MEMORY", "64Mi"))
+	e.m.Update(p)
+	e.waitStatus(p.UID, "Running", func(s corev1.PodStatus) bool { return s.Phase == corev1.PodRunning })
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(NewCollector(e.m))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]float64{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			found[f.GetName()] += v
+		}
+	}
+	if found["kubelet_running_pods"] != 1 || found["kubelet_running_containers"] != 1 {
+		t.Errorf("running pods %v, containers %v; want 1 and 1", found["kubelet_running_pods"], found["kubelet_running_containers"])
+	}
+	if found["container_memory_working_set_bytes"] <= 0 {
+		t.Errorf("no working set reported: %v", found)
 	}
 }
