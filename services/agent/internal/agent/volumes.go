@@ -25,6 +25,10 @@ func (v podVolumes) Mounts(pod *corev1.Pod, c *corev1.Container, paths map[strin
 	return v.vm.Mounts(pod, c, paths, env)
 }
 
+func (v podVolumes) Refresh(ctx context.Context, pod *corev1.Pod, podDir string) error {
+	return v.vm.Refresh(ctx, pod, podDir)
+}
+
 func (v podVolumes) Teardown(ctx context.Context, pod *corev1.Pod, podDir string) error {
 	return v.vm.Teardown(podDir)
 }

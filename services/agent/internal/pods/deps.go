@@ -28,6 +28,9 @@ type Volumes interface {
 	// PodFiles writes /etc/hosts and resolv.conf for the pod and returns
 	// their mounts.
 	PodFiles(pod *corev1.Pod, podDir string, ips []string) ([]runtime.Mount, error)
+	// Refresh rewrites configMap, secret, downwardAPI and projected
+	// volumes whose sources changed.
+	Refresh(ctx context.Context, pod *corev1.Pod, podDir string) error
 	// Teardown removes what Setup made.
 	Teardown(ctx context.Context, pod *corev1.Pod, podDir string) error
 }

@@ -451,3 +451,47 @@ func TestCollectorReportsRunningContainers(t *testing.T) {
 		t.Errorf("no working set reported: %v", found)
 	}
 }
+
+// countingVolumes counts refreshes.
+type countingVolumes struct {
+	mu        sync.Mutex
+	refreshes int
+}
+
+func (v *countingVolumes) Setup(context.Context, *corev1.Pod, string) (map[string]string, error) {
+	return map[string]string{}, nil
+}
+func (v *countingVolumes) Mounts(*corev1.Pod, *corev1.Container, map[string]string, []string) ([]runtime.Mount, error) {
+	return nil, nil
+}
+func (v *countingVolumes) PodFiles(*corev1.Pod, string, []string) ([]runtime.Mount, error) {
+	return nil, nil
+}
+func (v *countingVolumes) Refresh(context.Context, *corev1.Pod, string) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.refreshes++
+	return nil
+}
+func (v *countingVolumes) Teardown(context.Context, *corev1.Pod, string) error { return nil }
+
+func TestVolumesRefreshedEveryResync(t *testing.T) {
+	e := start(t, nil)
+	vols := &countingVolumes{}
+	e.m.cfg.Volumes = vols
+	p := pod("refreshed", corev1.RestartPolicyAlways, ctr("app"))
+	e.m.Update(p)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		vols.mu.Lock()
+		n := vols.refreshes
+		vols.mu.Unlock()
+		if n >= 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d refreshes in 5 s with a 200 ms resync period, want 3 or more", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

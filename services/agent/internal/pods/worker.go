@@ -48,6 +48,8 @@ type worker struct {
 	terminated map[string]string // container id → termination message read
 	// reportedStart: the pod's start latency was recorded.
 	reportedStart bool
+	// refreshed is when volumes were last refreshed.
+	refreshed time.Time
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
@@ -165,6 +167,7 @@ func (w *worker) sync(ctx context.Context) bool {
 		w.writeStatus(ctx, pod, w.list(ctx, pod))
 		return false
 	}
+	w.refreshVolumes(ctx, pod)
 	cs := w.list(ctx, pod)
 	if w.syncInit(ctx, pod, cs) {
 		w.syncApps(ctx, pod, cs)
@@ -235,6 +238,24 @@ func (w *worker) ensureSandbox(ctx context.Context, pod *corev1.Pod) error {
 		w.volumes, w.podFiles = paths, files
 	}
 	return nil
+}
+
+// refreshVolumes brings configMap and secret volumes up to date, at most
+// once per resync period (Kubernetes' kubelet does it on its sync period).
+func (w *worker) refreshVolumes(ctx context.Context, pod *corev1.Pod) {
+	if w.m.cfg.Volumes == nil || w.sandbox == nil || w.volumes == nil {
+		return
+	}
+	now := w.m.cfg.Clock.Now()
+	if now.Sub(w.refreshed) < w.m.cfg.ResyncPeriod {
+		w.after(w.refreshed.Add(w.m.cfg.ResyncPeriod))
+		return
+	}
+	w.refreshed = now
+	if err := w.m.cfg.Volumes.Refresh(ctx, pod, w.sandbox.Dir); err != nil {
+		w.log.Warn("refreshing volumes", "err", err)
+	}
+	w.after(now.Add(w.m.cfg.ResyncPeriod))
 }
 
 // containers of the pod, by spec name, newest attempt first.
