@@ -37,6 +37,14 @@ func (a apiAdapter) ConfigMap(ctx context.Context, namespace, name string) (*cor
 	return client.ConfigMaps(a.c).Get(ctx, namespace, name, metav1.GetOptions{})
 }
 
+func (a apiAdapter) Services(ctx context.Context, namespace string) ([]corev1.Service, error) {
+	list, err := client.Services(a.c).List(ctx, namespace, metav1.ListOptions{ResourceVersion: "0"})
+	if err != nil {
+		return nil, err
+	}
+	return list.Items, nil
+}
+
 // recorder writes core/v1 Events about pods, counting repeats of the same
 // event instead of creating new ones (as kubelet's recorder aggregates).
 type recorder struct {

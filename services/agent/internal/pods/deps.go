@@ -45,6 +45,8 @@ type API interface {
 	// Secret and ConfigMap read what env, envFrom and image pulls need.
 	Secret(ctx context.Context, namespace, name string) (*corev1.Secret, error)
 	ConfigMap(ctx context.Context, namespace, name string) (*corev1.ConfigMap, error)
+	// Services lists the Services of a namespace (service links).
+	Services(ctx context.Context, namespace string) ([]corev1.Service, error)
 }
 
 // Recorder records Kubernetes Events about pods.

@@ -25,6 +25,12 @@ func (w *worker) env(ctx context.Context, pod *corev1.Pod, c *corev1.Container) 
 		}
 		vars[k] = v
 	}
+	// Service links come first: the container's own variables override
+	// them, as in Kubernetes.
+	for _, kv := range w.serviceLinks(ctx, pod) {
+		k, v, _ := strings.Cut(kv, "=")
+		set(k, v)
+	}
 	for _, from := range c.EnvFrom {
 		data, err := w.envSource(ctx, pod, from)
 		if err != nil {

@@ -24,6 +24,7 @@ type fakeAPI struct {
 	deleted    map[types.UID]bool
 	configMaps map[string]*corev1.ConfigMap
 	secrets    map[string]*corev1.Secret
+	services   []corev1.Service
 }
 
 func newFakeAPI() *fakeAPI {
@@ -61,6 +62,18 @@ func (a *fakeAPI) ConfigMap(_ context.Context, ns, name string) (*corev1.ConfigM
 		return c, nil
 	}
 	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "configmaps"}, name)
+}
+
+func (a *fakeAPI) Services(_ context.Context, ns string) ([]corev1.Service, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []corev1.Service
+	for _, s := range a.services {
+		if s.Namespace == ns {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func (a *fakeAPI) status(uid types.UID) (corev1.PodStatus, bool) {
@@ -361,6 +374,11 @@ func TestEnvResolution(t *testing.T) {
 	e := start(t, nil)
 	e.api.configMaps["default/cfg"] = &corev1.ConfigMap{Data: map[string]string{"color": "blue", "size": "L"}}
 	e.api.secrets["default/sec"] = &corev1.Secret{Data: map[string][]byte{"pw": []byte("hunter2")}}
+	e.api.services = []corev1.Service{
+		{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.1", Ports: []corev1.ServicePort{{Name: "https", Port: 443, Protocol: corev1.ProtocolTCP}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "web-backend", Namespace: "default"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.5.5", Ports: []corev1.ServicePort{{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}}}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "headless", Namespace: "default"}, Spec: corev1.ServiceSpec{ClusterIP: "None", Ports: []corev1.ServicePort{{Port: 80}}}},
+	}
 	p := pod("envy", corev1.RestartPolicyAlways)
 	p.Labels = map[string]string{"app": "envy"}
 	c := corev1.Container{Name: "app", Image: "x",
@@ -379,7 +397,9 @@ func TestEnvResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"CM_color": "blue", "CM_size": "L", "A": "one", "B": "one-two $(A) $(UNDEFINED)", "PW": "hunter2", "POD": "envy", "APP": "envy"}
+	want := map[string]string{"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443",
+		"WEB_BACKEND_SERVICE_HOST": "10.96.5.5", "WEB_BACKEND_PORT_8080_TCP": "tcp://10.96.5.5:8080",
+		"WEB_BACKEND_SERVICE_PORT_HTTP": "8080", "CM_color": "blue", "CM_size": "L", "A": "one", "B": "one-two $(A) $(UNDEFINED)", "PW": "hunter2", "POD": "envy", "APP": "envy"}
 	gotMap := map[string]string{}
 	for _, kv := range got {
 		k, v, _ := cut(kv)
@@ -389,6 +409,9 @@ func TestEnvResolution(t *testing.T) {
 		if gotMap[k] != v {
 			t.Errorf("%s = %q, want %q", k, gotMap[k], v)
 		}
+	}
+	if _, ok := gotMap["HEADLESS_SERVICE_HOST"]; ok {
+		t.Error("a headless Service got link variables")
 	}
 	if _, ok := gotMap["OPT"]; ok {
 		t.Errorf("optional missing key set: %q", gotMap["OPT"])
