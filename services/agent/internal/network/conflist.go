@@ -51,8 +51,10 @@ type (
 
 // confListBytes renders the conflist of cfg. The same bytes are written
 // to disk by SetupNode and used for ADD, so what a reader sees in ConfDir
-// is what the agent runs.
-func confListBytes(cfg Config) ([]byte, error) {
+// is what the agent runs. Pods without host ports are set up with the
+// same list less portmap (noPorts), which spares each of them portmap's
+// iptables calls: in a burst of pods those serialise on the xtables lock.
+func confListBytes(cfg Config, noPorts bool) ([]byte, error) {
 	list := confList{
 		CNIVersion: cniVersion,
 		Name:       NetworkName,
@@ -75,6 +77,9 @@ func confListBytes(cfg Config) ([]byte, error) {
 			// loopback passes the bridge's result through unchanged.
 			loopbackConf{Type: "loopback"},
 		},
+	}
+	if noPorts {
+		list.Plugins = []any{list.Plugins[0], list.Plugins[2]}
 	}
 	b, err := json.MarshalIndent(list, "", "  ")
 	if err != nil {

@@ -18,13 +18,15 @@ import (
 // Network connects pods to the node's bridge through CNI. Its methods
 // are safe for concurrent use; calls for one pod are serialised.
 type Network struct {
-	cfg   Config
-	log   *slog.Logger
-	cni   *libcni.CNIConfig
-	conf  []byte                    // the conflist, as written to ConfDir
-	list  *libcni.NetworkConfigList // conf, parsed
-	locks keyedMutex
-	ports *portRegistry
+	cfg  Config
+	log  *slog.Logger
+	cni  *libcni.CNIConfig
+	conf []byte                    // the conflist, as written to ConfDir
+	list *libcni.NetworkConfigList // conf, parsed
+	// noPorts is list without portmap, for pods without host ports.
+	noPorts *libcni.NetworkConfigList
+	locks   keyedMutex
+	ports   *portRegistry
 }
 
 // New checks cfg, renders the conflist and rebuilds the host-port
@@ -35,7 +37,7 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network config: %w", err)
 	}
-	conf, err := confListBytes(cfg)
+	conf, err := confListBytes(cfg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +45,21 @@ func New(cfg Config) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	plain, err := confListBytes(cfg, true)
+	if err != nil {
+		return nil, err
+	}
+	noPorts, err := parseConfList(plain)
+	if err != nil {
+		return nil, err
+	}
 	n := &Network{
-		cfg:   cfg,
-		log:   cfg.Log.With("component", "network"),
-		conf:  conf,
-		list:  list,
-		ports: newPortRegistry(),
+		cfg:     cfg,
+		log:     cfg.Log.With("component", "network"),
+		conf:    conf,
+		list:    list,
+		noPorts: noPorts,
+		ports:   newPortRegistry(),
 	}
 	// An explicit exec: libcni creates its default one lazily, which races
 	// when the first calls run concurrently.
@@ -107,7 +118,11 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (Result, error) {
 		return res, nil
 	}
 
-	raw, err := n.cni.AddNetworkList(ctx, n.list, rt)
+	list := n.list
+	if len(ports) == 0 {
+		list = n.noPorts
+	}
+	raw, err := n.cni.AddNetworkList(ctx, list, rt)
 	if err == nil {
 		res, err = toResult(raw)
 	}
@@ -116,7 +131,7 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (Result, error) {
 		// veth), so a retry starts clean.
 		// The host ports stay reserved if that fails too: DNAT rules may
 		// be left; the pod's Teardown frees them.
-		if delErr := n.cni.DelNetworkList(context.WithoutCancel(ctx), n.list, rt); delErr != nil {
+		if delErr := n.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt); delErr != nil {
 			n.log.Warn("cleaning up after failed CNI ADD", "pod", pod, "uid", pod.UID, "err", delErr)
 		} else {
 			n.ports.release(pod.UID)
