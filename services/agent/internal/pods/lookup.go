@@ -46,13 +46,13 @@ func (m *Manager) Container(ctx context.Context, namespace, name string, uid typ
 	if specOf(pod, container) == nil {
 		return runtime.ContainerStatus{}, fmt.Errorf("container %s is not valid for pod %s: %w", container, name, ErrContainerNotFound)
 	}
-	all, err := m.cfg.Runtime.ListContainers(ctx)
+	all, err := m.cfg.Runtime.ListPodContainers(ctx, string(pod.UID))
 	if err != nil {
 		return runtime.ContainerStatus{}, err
 	}
 	var attempts []runtime.ContainerStatus
 	for _, c := range all {
-		if c.PodUID == string(pod.UID) && c.Name == container {
+		if c.Name == container {
 			attempts = append(attempts, c)
 		}
 	}

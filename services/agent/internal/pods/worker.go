@@ -172,8 +172,9 @@ func (w *worker) sync(ctx context.Context) bool {
 	if w.syncInit(ctx, pod, cs) {
 		w.syncApps(ctx, pod, cs)
 	}
-	w.collectOld(ctx, w.list(ctx, pod))
-	w.writeStatus(ctx, pod, w.list(ctx, pod))
+	cs = w.list(ctx, pod)
+	w.collectOld(ctx, cs)
+	w.writeStatus(ctx, pod, cs)
 	return false
 }
 
@@ -276,15 +277,13 @@ func (pc podContainers) previous(name string) *runtime.ContainerStatus {
 }
 
 func (w *worker) list(ctx context.Context, pod *corev1.Pod) podContainers {
-	all, err := w.m.cfg.Runtime.ListContainers(ctx)
+	all, err := w.m.cfg.Runtime.ListPodContainers(ctx, string(pod.UID))
 	if err != nil {
 		w.log.Warn("listing containers", "err", err)
 	}
 	pc := podContainers{}
 	for _, c := range all {
-		if c.PodUID == string(pod.UID) {
-			pc[c.Name] = append(pc[c.Name], c)
-		}
+		pc[c.Name] = append(pc[c.Name], c)
 	}
 	for _, l := range pc {
 		sort.Slice(l, func(i, j int) bool { return l[i].Attempt > l[j].Attempt })

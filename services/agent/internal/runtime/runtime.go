@@ -66,6 +66,9 @@ type Runtime interface {
 	RemoveContainer(ctx context.Context, id string) error
 	// ListContainers lists every container of this agent, running or not.
 	ListContainers(ctx context.Context) ([]ContainerStatus, error)
+	// ListPodContainers lists the containers of one pod; its cost grows
+	// with the pod's containers, not the node's.
+	ListPodContainers(ctx context.Context, podUID string) ([]ContainerStatus, error)
 	// ContainerStatus reports one container.
 	ContainerStatus(ctx context.Context, id string) (ContainerStatus, error)
 	// Exec runs a command in a running container and returns its exit

@@ -2,6 +2,7 @@ package containerd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -43,6 +44,30 @@ func (r *Runtime) ContainerStatus(ctx context.Context, id string) (runtime.Conta
 		return runtime.ContainerStatus{}, fmt.Errorf("container %s: task: %w", id, errgrpc.ToNative(err))
 	}
 	return containerStatus(info, proc), nil
+}
+
+// ListPodContainers lists one pod's containers by their pod label, asking
+// containerd for the task of each of them only (listing all tasks asks
+// every shim on the node).
+func (r *Runtime) ListPodContainers(ctx context.Context, podUID string) ([]runtime.ContainerStatus, error) {
+	ctx = r.nsctx(ctx)
+	filter := fmt.Sprintf("labels.%q==%q", runtime.LabelPodUID, podUID)
+	infos, err := r.client.ContainerService().List(ctx, filter)
+	if err != nil {
+		return nil, fmt.Errorf("list containers of pod %s: %w", podUID, err)
+	}
+	out := make([]runtime.ContainerStatus, 0, len(infos))
+	for _, info := range infos {
+		s, err := r.ContainerStatus(ctx, info.ID)
+		if errors.Is(err, runtime.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // ListContainers lists the namespace's containers. Exited tasks found

@@ -281,6 +281,21 @@ func (r *Runtime) ListContainers(ctx context.Context) ([]runtime.ContainerStatus
 	return out, nil
 }
 
+// ListPodContainers lists the containers of one pod.
+func (r *Runtime) ListPodContainers(ctx context.Context, podUID string) ([]runtime.ContainerStatus, error) {
+	all, err := r.ListContainers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, c := range all {
+		if c.PodUID == podUID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // ContainerStatus reports one container.
 func (r *Runtime) ContainerStatus(ctx context.Context, id string) (runtime.ContainerStatus, error) {
 	r.mu.Lock()
