@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/api/types/runc/options"
@@ -176,4 +177,26 @@ func (f *floor) remove(ctx context.Context, ctrs []containerd.Container, paralle
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// removeContainer kills its task if any, deletes it, then the container
+// and its snapshot.
+func removeContainer(ctx context.Context, ctr containerd.Container) error {
+	if task, err := ctr.Task(ctx, nil); err == nil {
+		if wait, err := task.Wait(ctx); err == nil {
+			if err := task.Kill(ctx, syscall.SIGKILL); err == nil {
+				select {
+				case <-wait:
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
+		if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
+			return fmt.Errorf("delete task %s: %w", ctr.ID(), err)
+		}
+	}
+	if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+		return fmt.Errorf("delete container %s: %w", ctr.ID(), err)
+	}
+	return nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/gantry-dev/gantry/integration/cluster"
 	"github.com/gantry-dev/gantry/integration/controlplane"
+	"github.com/gantry-dev/gantry/libs/testutil/containerdtest"
 )
 
 // The agent's networks. They live in this program's own network namespace,
@@ -47,7 +48,7 @@ func run(ctx context.Context, cfg config) (err error) {
 			logf("left %s for inspection", dir)
 			return
 		}
-		if uerr := unmountUnder(dir); uerr != nil {
+		if uerr := containerdtest.UnmountAll(dir); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
 		if rerr := os.RemoveAll(dir); rerr != nil {
@@ -60,18 +61,15 @@ func run(ctx context.Context, cfg config) (err error) {
 	podCIDR := fmt.Sprintf("10.252.%d.0/24", 1+int(suffix[0])%250)
 
 	logf("starting containerd, gantry-store, gantry-apiserver (in %s)", dir)
-	ctrdDir := filepath.Join(dir, "ctrd")
-	c, err := startContainerd(ctrdDir)
-	if c != nil {
-		defer func() {
-			if serr := c.stop(); serr != nil {
-				err = errors.Join(err, fmt.Errorf("stop containerd: %w", serr))
-			}
-		}()
-	}
+	c, err := containerdtest.Launch()
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if serr := c.Close(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop containerd: %w", serr))
+		}
+	}()
 	flavor, err := cluster.LookupFlavor(cluster.Gantry)
 	if err != nil {
 		return err
@@ -115,7 +113,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		"--cluster-dns", clusterDNS, "--bridge", "gbench" + suffix,
 		"--root-dir", filepath.Join(dir, "agent"), "--pod-log-dir", filepath.Join(dir, "pod-logs"),
 		"--healthz-address", healthz, "--address", "127.0.0.1:" + strconv.Itoa(ports[1]),
-		"--containerd", c.sock,
+		"--containerd", c.Address,
 	}
 	agent := &cluster.Process{Name: "gantry-agent", LogPath: filepath.Join(dir, "agent.log")}
 	logf("starting gantry-agent (node %s, pod CIDR %s, bridge gbench%s)", node, podCIDR, suffix)
@@ -140,12 +138,12 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := waitAgentReady(ctx, agent, kube, node, healthz, c.sock, cfg.timeout); err != nil {
+	if err := waitAgentReady(ctx, agent, kube, node, healthz, c.Address, cfg.timeout); err != nil {
 		return err
 	}
 
 	// The floor, while the agent idles.
-	fl, err := newFloor(ctx, c.sock, c.runcRoot)
+	fl, err := newFloor(ctx, c.Address, c.RuncRoot)
 	if err != nil {
 		return err
 	}
@@ -165,7 +163,7 @@ func run(ctx context.Context, cfg config) (err error) {
 
 	// The agent.
 	logf("agent: %d pods at once", cfg.pods)
-	ar, err := podBurst(ctx, kube, node, cfg.pods, cfg.timeout, c.sock)
+	ar, err := podBurst(ctx, kube, node, cfg.pods, cfg.timeout, c.Address)
 	if err != nil {
 		return fmt.Errorf("agent burst: %w", err)
 	}
