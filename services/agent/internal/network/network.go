@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gantry-dev/gantry/services/agent/internal/keyed"
 	"log/slog"
 	"strings"
 	"time"
@@ -25,7 +26,7 @@ type Network struct {
 	list *libcni.NetworkConfigList // conf, parsed
 	// noPorts is list without portmap, for pods without host ports.
 	noPorts *libcni.NetworkConfigList
-	locks   keyedMutex
+	locks   keyed.Mutex
 	ports   *portRegistry
 }
 
@@ -100,7 +101,7 @@ func (n *Network) Setup(ctx context.Context, pod PodNetwork) (Result, error) {
 	if err := pod.validate(true); err != nil {
 		return Result{}, pod.wrap("set up", err)
 	}
-	unlock := n.locks.lock(pod.UID)
+	unlock := n.locks.Lock(pod.UID)
 	defer unlock()
 
 	start := time.Now()
@@ -181,7 +182,7 @@ func (n *Network) Teardown(ctx context.Context, pod PodNetwork) error {
 	if err := pod.validate(false); err != nil {
 		return pod.wrap("tear down", err)
 	}
-	unlock := n.locks.lock(pod.UID)
+	unlock := n.locks.Lock(pod.UID)
 	defer unlock()
 
 	start := time.Now()
@@ -223,7 +224,7 @@ func (n *Network) Status(ctx context.Context, pod PodNetwork) (Result, error) {
 	if err := pod.validate(false); err != nil {
 		return Result{}, pod.wrap("status of", err)
 	}
-	unlock := n.locks.lock(pod.UID)
+	unlock := n.locks.Lock(pod.UID)
 	defer unlock()
 
 	att, err := n.cachedAttachment(pod.UID)

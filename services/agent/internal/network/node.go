@@ -53,7 +53,7 @@ func (n *Network) CleanupNode(ctx context.Context) error {
 	errs = append(errs, err)
 	for _, a := range atts {
 		pod, _, _ := attachmentPod(a)
-		unlock := n.locks.lock(pod.UID)
+		unlock := n.locks.Lock(pod.UID)
 		err := n.delAttachment(ctx, a)
 		unlock()
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gantry-dev/gantry/services/agent/internal/keyed"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,7 +35,7 @@ type Manager struct {
 	source      Source
 	log         *slog.Logger
 	allocatable corev1.ResourceList
-	locks       keyedMutex
+	locks       keyed.Mutex
 }
 
 // New returns a Manager.
@@ -118,7 +119,7 @@ func setupError(volume string, err error) error {
 // again (after an agent restart, say) keeps emptyDir contents and brings
 // projected files up to date. Errors name each volume that failed.
 func (m *Manager) Setup(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
-	defer m.locks.lock(podDir)()
+	defer m.locks.Lock(filepath.Clean(podDir))()
 
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	var errs []error
@@ -232,7 +233,7 @@ func (m *Manager) writeVolume(ctx context.Context, pod *corev1.Pod, vol *corev1.
 // it. The agent calls Refresh periodically and when a configMap or secret
 // changes.
 func (m *Manager) Refresh(ctx context.Context, pod *corev1.Pod, podDir string) error {
-	defer m.locks.lock(podDir)()
+	defer m.locks.Lock(filepath.Clean(podDir))()
 
 	var errs []error
 	for i := range pod.Spec.Volumes {

@@ -20,7 +20,7 @@ import (
 // podDir and are not touched. A pod directory without volumes is not an
 // error.
 func (m *Manager) Teardown(podDir string) error {
-	defer m.locks.lock(podDir)()
+	defer m.locks.Lock(filepath.Clean(podDir))()
 
 	dir := filepath.Join(podDir, "volumes")
 	real, err := realPath(dir)

@@ -78,7 +78,7 @@ const startTimeout = 2 * time.Minute
 // A failure to start is recorded as an exit (128, StartError).
 func (r *Runtime) StartContainer(ctx context.Context, id string) error {
 	ctx = r.nsctx(ctx)
-	defer r.locks.lock(id)()
+	defer r.locks.Lock(id)()
 	c, err := r.loadContainer(ctx, id)
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func (r *Runtime) RemoveContainer(ctx context.Context, id string) error {
 // remove is RemoveContainer under the container's lock; it returns the
 // exit event to send if the container's exit had not been recorded.
 func (r *Runtime) remove(ctx context.Context, id string) (*runtime.Event, error) {
-	defer r.locks.lock(id)()
+	defer r.locks.Lock(id)()
 	c, err := r.loadContainer(ctx, id)
 	if err != nil {
 		return nil, err

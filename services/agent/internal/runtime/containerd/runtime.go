@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gantry-dev/gantry/services/agent/internal/keyed"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -63,7 +64,7 @@ type Runtime struct {
 	client *containerd.Client
 	log    *slog.Logger
 
-	locks keyedMutex // by container id, and by "pod/<uid>" for sandboxes
+	locks keyed.Mutex // by container id, and by "pod/<uid>" for sandboxes
 
 	oomMu sync.Mutex
 	oom   map[string]bool // containers the OOM killer hit (TaskOOM)
@@ -178,40 +179,3 @@ func (r *Runtime) nsctx(ctx context.Context) context.Context {
 
 func podsDir(stateDir string) string { return filepath.Join(stateDir, "pods") }
 func fifoDir(stateDir string) string { return filepath.Join(stateDir, "fifo") }
-
-// keyedMutex serialises work on one key (a container, a pod).
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-// lock locks key and returns its unlock.
-func (k *keyedMutex) lock(key string) func() {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.refs++
-	k.mu.Unlock()
-
-	l.mu.Lock()
-	return func() {
-		l.mu.Unlock()
-		k.mu.Lock()
-		l.refs--
-		if l.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
-}

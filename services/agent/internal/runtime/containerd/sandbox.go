@@ -40,7 +40,7 @@ func (r *Runtime) CreateSandbox(ctx context.Context, cfg runtime.SandboxConfig) 
 	if err := validPodUID(cfg.PodUID); err != nil {
 		return nil, err
 	}
-	defer r.locks.lock("pod/" + cfg.PodUID)()
+	defer r.locks.Lock("pod/" + cfg.PodUID)()
 
 	dir := r.podDir(cfg.PodUID)
 	if rec, err := readSandbox(dir); err == nil && rec.PodUID == cfg.PodUID && r.sandboxIntact(dir, rec) {
@@ -135,7 +135,7 @@ func (r *Runtime) RemoveSandbox(ctx context.Context, podUID string) error {
 	if err := validPodUID(podUID); err != nil {
 		return err
 	}
-	defer r.locks.lock("pod/" + podUID)()
+	defer r.locks.Lock("pod/" + podUID)()
 	dir := r.podDir(podUID)
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil

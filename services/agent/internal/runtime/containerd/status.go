@@ -180,7 +180,7 @@ func exitReason(code int, oom bool) string {
 // by whoever notices it first. It reports whether it did; a container
 // without a stopped task is left alone.
 func (r *Runtime) finalize(ctx context.Context, id string) (bool, error) {
-	unlock := r.locks.lock(id)
+	unlock := r.locks.Lock(id)
 	c, err := r.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
 		unlock()
