@@ -465,7 +465,7 @@ func (r *Resource) Delete(ctx context.Context, ns, name string, opts metav1.Dele
 			rv := cur.(metav1.Object).GetResourceVersion()
 			next.(metav1.Object).SetResourceVersion(rv)
 			out, _, err := r.store.Update(ctx, ns, name, func(now runtime.Object) (runtime.Object, error) {
-				if err := r.checkPre(now, pre); err != nil {
+				if err := r.store.CheckPreconditions(now, pre); err != nil {
 					return nil, err
 				}
 				return next, nil
@@ -477,7 +477,7 @@ func (r *Resource) Delete(ctx context.Context, ns, name string, opts metav1.Dele
 		}
 		rv := cur.(metav1.Object).GetResourceVersion()
 		out, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: &rv},
-			func(now runtime.Object) error { return r.checkPre(now, pre) }, r.release(cur)...)
+			func(now runtime.Object) error { return r.store.CheckPreconditions(now, pre) }, r.release(cur)...)
 		if apierrors.IsConflict(err) && pre.ResourceVersion == nil && pre.UID == nil {
 			continue
 		}
@@ -485,19 +485,6 @@ func (r *Resource) Delete(ctx context.Context, ns, name string, opts metav1.Dele
 	}
 }
 
-func (r *Resource) checkPre(obj runtime.Object, pre storage.Preconditions) error {
-	m := obj.(metav1.Object)
-	if pre.UID != nil && *pre.UID != m.GetUID() {
-		return apierrors.NewConflict(r.gr, m.GetName(), fmt.Errorf(
-			"Precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, m.GetUID()))
-	}
-	if pre.ResourceVersion != nil && *pre.ResourceVersion != m.GetResourceVersion() {
-		return apierrors.NewConflict(r.gr, m.GetName(), fmt.Errorf(
-			"Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in object meta: %v",
-			*pre.ResourceVersion, m.GetResourceVersion()))
-	}
-	return nil
-}
 
 // deletion decides how cur is deleted: nil means now; otherwise the
 // object to write instead (deletionTimestamp set).

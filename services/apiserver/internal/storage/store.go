@@ -260,7 +260,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, 
 		if cur == nil {
 			return nil, apierrors.NewNotFound(s.gr, name)
 		}
-		if err := s.checkDelete(cur, pre, name); err != nil {
+		if err := s.CheckPreconditions(cur, pre); err != nil {
 			return nil, err
 		}
 		if check != nil {
@@ -284,11 +284,14 @@ func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, 
 	}
 }
 
-func (s *Store) checkDelete(cur runtime.Object, pre Preconditions, name string) error {
+// CheckPreconditions enforces a delete's uid and resourceVersion
+// preconditions on the current object, with Kubernetes' messages.
+func (s *Store) CheckPreconditions(cur runtime.Object, pre Preconditions) error {
 	m, err := meta.Accessor(cur)
 	if err != nil {
 		return err
 	}
+	name := m.GetName()
 	if pre.UID != nil && *pre.UID != m.GetUID() {
 		return apierrors.NewConflict(s.gr, name, fmt.Errorf(
 			"Precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, m.GetUID()))
