@@ -10,8 +10,6 @@ package agent_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -137,7 +135,7 @@ func newEnv(t *testing.T) *env {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, cp: shared.cp, node: shared.node, cs: shared.cs, ns: "t-" + randomHex(4)}
+	e := &env{t: t, ctx: ctx, cp: shared.cp, node: shared.node, cs: shared.cs, ns: "t-" + cluster.RandomHex(4)}
 	var offset int64
 	if fi, err := os.Stat(e.node.LogPath); err == nil {
 		offset = fi.Size()
@@ -261,10 +259,4 @@ func logSince(path string, offset int64, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -99,7 +101,7 @@ func launch(ctx context.Context, flavor Flavor, n int, extra []string) (*Cluster
 		return nil, err
 	}
 	c := &Cluster{flavor: flavor, dir: dir}
-	ports, err := freePorts(3 * n)
+	ports, err := FreePorts(3 * n)
 	if err != nil {
 		c.Close()
 		return nil, err
@@ -296,9 +298,9 @@ func health(ctx context.Context, metricsURL string) error {
 	return nil
 }
 
-// freePorts returns n distinct ports that were free on 127.0.0.1 a moment
-// ago. Someone else may take one before we bind it; Launch retries then.
-func freePorts(n int) ([]int, error) {
+// FreePorts returns n distinct ports that were free on 127.0.0.1 a moment
+// ago. Someone else may take one before it is bound; callers retry then.
+func FreePorts(n int) ([]int, error) {
 	ports := make([]int, 0, n)
 	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -309,4 +311,12 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
+}
+
+// RandomHex returns n random bytes in hex: unique names and tokens for
+// tests.
+func RandomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

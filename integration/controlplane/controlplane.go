@@ -3,14 +3,11 @@ package controlplane
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -134,9 +131,7 @@ func (cp *ControlPlane) writeCredentials(extraTokens []string) error {
 	if cp.AdminCert, cp.AdminKey, err = admin.WriteFiles(cp.Dir, "admin"); err != nil {
 		return err
 	}
-	tok := make([]byte, 16)
-	_, _ = rand.Read(tok)
-	cp.AdminToken = hex.EncodeToString(tok)
+	cp.AdminToken = cluster.RandomHex(16)
 	lines := fmt.Sprintf("%s,admin,admin-uid,\"system:masters\"\n", cp.AdminToken)
 	for _, l := range extraTokens {
 		lines += l + "\n"
@@ -215,10 +210,11 @@ func (cp *ControlPlane) startServer(ctx context.Context, i int, extra []string) 
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		port, err := freePort()
+		ports, err := cluster.FreePorts(1)
 		if err != nil {
 			return nil, err
 		}
+		port := ports[0]
 		args := []string{
 			"--bind-address", "127.0.0.1",
 			"--secure-port", strconv.Itoa(port),
@@ -276,13 +272,4 @@ func (cp *ControlPlane) waitReady(ctx context.Context, s *APIServer) error {
 		}
 	}
 	return fmt.Errorf("apiserver %s not ready after 60s: %v\n%s", s.URL, last, s.LogTail(30))
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

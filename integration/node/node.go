@@ -17,7 +17,6 @@ package node
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -88,14 +87,14 @@ type Node struct {
 // New chooses a node's identity; nothing is started. Pass TokenLine to
 // the control plane (controlplane.Options.Tokens), then call Launch.
 func New(opts Options) *Node {
-	suffix := randomHex(3)
+	suffix := cluster.RandomHex(3)
 	b := make([]byte, 1)
 	rand.Read(b)
 	return &Node{
 		Name:    "gtest-" + suffix,
 		Bridge:  "gtest" + suffix,
 		PodCIDR: fmt.Sprintf("10.250.%d.0/24", 1+int(b[0])%254),
-		Token:   randomHex(16),
+		Token:   cluster.RandomHex(16),
 		opts:    opts,
 	}
 }
@@ -158,14 +157,11 @@ func (n *Node) Launch(ctx context.Context, cp *controlplane.ControlPlane, dir st
 	if err := os.WriteFile(tokenFile, []byte(n.Token+"\n"), 0o600); err != nil {
 		return err
 	}
-	healthPort, err := freePort()
+	ports, err := cluster.FreePorts(2)
 	if err != nil {
 		return err
 	}
-	streamPort, err := freePort()
-	if err != nil {
-		return err
-	}
+	healthPort, streamPort := ports[0], ports[1]
 	n.HealthzURL = "http://127.0.0.1:" + strconv.Itoa(healthPort) + "/healthz"
 	n.StreamAddr = "127.0.0.1:" + strconv.Itoa(streamPort)
 	servers := make([]string, 0, len(cp.Servers))
@@ -432,19 +428,4 @@ func run(ctx context.Context, args ...string) error {
 		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,7 +53,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 	}()
 
-	suffix := randomHex(3)
+	suffix := cluster.RandomHex(3)
 	node := "bench-" + suffix
 	podCIDR := fmt.Sprintf("10.252.%d.0/24", 1+int(suffix[0])%250)
 
@@ -79,7 +76,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		return fmt.Errorf("start gantry-store: %w", err)
 	}
 	defer store.Close()
-	nodeToken := randomHex(16)
+	nodeToken := cluster.RandomHex(16)
 	cpDir := filepath.Join(dir, "cp")
 	if err := os.MkdirAll(cpDir, 0o700); err != nil {
 		return err
@@ -100,7 +97,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err := os.WriteFile(tokenFile, []byte(nodeToken+"\n"), 0o600); err != nil {
 		return err
 	}
-	ports, err := freePorts(2)
+	ports, err := cluster.FreePorts(2)
 	if err != nil {
 		return err
 	}
@@ -241,29 +238,4 @@ func waitAgentReady(ctx context.Context, agent *cluster.Process, kube *kubernete
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }
