@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
+	"github.com/gantry-dev/gantry/services/agent/internal/volumes"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -432,19 +433,7 @@ func (w *worker) stopContainer(ctx context.Context, pod *corev1.Pod, c *corev1.C
 	}
 }
 
-func specOf(pod *corev1.Pod, name string) *corev1.Container {
-	for i := range pod.Spec.InitContainers {
-		if pod.Spec.InitContainers[i].Name == name {
-			return &pod.Spec.InitContainers[i]
-		}
-	}
-	for i := range pod.Spec.Containers {
-		if pod.Spec.Containers[i].Name == name {
-			return &pod.Spec.Containers[i]
-		}
-	}
-	return nil
-}
+func specOf(pod *corev1.Pod, name string) *corev1.Container { return volumes.FindContainer(pod, name) }
 
 func (w *worker) grace(pod *corev1.Pod) time.Duration {
 	if g := pod.DeletionGracePeriodSeconds; g != nil {

@@ -96,7 +96,7 @@ func formatMap(m map[string]string) string {
 // does not set (cpu, memory, ephemeral-storage) read as the node's
 // allocatable, as in kubelet.
 func ResourceFieldRefValue(fs *corev1.ResourceFieldSelector, pod *corev1.Pod, allocatable corev1.ResourceList) (string, error) {
-	c := findContainer(pod, fs.ContainerName)
+	c := FindContainer(pod, fs.ContainerName)
 	if c == nil {
 		return "", fmt.Errorf("container %s not found", fs.ContainerName)
 	}
@@ -153,9 +153,9 @@ func ceilDiv(a, b int64) int64 {
 	return q
 }
 
-// findContainer looks name up among the pod's containers, then its init
+// FindContainer looks name up among the pod's containers, then its init
 // containers.
-func findContainer(pod *corev1.Pod, name string) *corev1.Container {
+func FindContainer(pod *corev1.Pod, name string) *corev1.Container {
 	for i := range pod.Spec.Containers {
 		if pod.Spec.Containers[i].Name == name {
 			return &pod.Spec.Containers[i]
