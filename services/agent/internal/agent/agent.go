@@ -144,7 +144,7 @@ func (a *Agent) runNode(ctx context.Context) error {
 				nodeIPs = []string{ad.Address}
 			}
 		}
-		return a.runPods(gctx, nd.Name(), nodeIPs, rt, net, nd.Node().Status.Allocatable, ln)
+		return a.runPods(gctx, nd.Name(), nodeIPs, rt, net, nd.Node().Status.Allocatable)
 	})
 	return g.Wait()
 }
@@ -224,7 +224,7 @@ func (p podNetwork) Teardown(ctx context.Context, pod *corev1.Pod, netns string)
 // runPods feeds the pod workers from an informer of the pods bound to the
 // node.
 func (a *Agent) runPods(ctx context.Context, nodeName string, nodeIPs []string, rt runtime.Runtime, nw pods.Network,
-	allocatable corev1.ResourceList, _ net.Listener) error {
+	allocatable corev1.ResourceList) error {
 	cfg := a.cfg
 	vm := volumes.New(volumes.Config{Source: volumes.ClientSource(a.client), Log: cfg.Log, Allocatable: allocatable})
 	m := pods.New(pods.Config{

@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -190,5 +189,3 @@ func keyValues(s string) (map[string]string, error) {
 	}
 	return out, nil
 }
-
-var _ = time.Second

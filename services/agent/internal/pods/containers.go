@@ -11,7 +11,6 @@ import (
 
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // start pulls the image and creates and starts one attempt of a
@@ -268,5 +267,3 @@ func applySecurity(cfg *runtime.ContainerConfig, pod *corev1.Pod, c *corev1.Cont
 		}
 	}
 }
-
-var _ = resource.MustParse

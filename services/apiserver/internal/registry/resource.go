@@ -485,7 +485,6 @@ func (r *Resource) Delete(ctx context.Context, ns, name string, opts metav1.Dele
 	}
 }
 
-
 // deletion decides how cur is deleted: nil means now; otherwise the
 // object to write instead (deletionTimestamp set).
 func (r *Resource) deletion(cur runtime.Object, opts *metav1.DeleteOptions) (runtime.Object, error) {

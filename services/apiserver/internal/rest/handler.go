@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -571,5 +570,3 @@ func (h *Handler) serveScale(w http.ResponseWriter, r *http.Request, rr *registr
 	}
 	return methodNotAllowed(r)
 }
-
-var _ = context.Background

@@ -5,14 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // routes builds the HTTP handler: health and version for everyone, the
@@ -111,6 +109,3 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	fmt.Fprint(w, "ok")
 }
-
-var _ = metav1.Now
-var _ = strconv.Itoa
