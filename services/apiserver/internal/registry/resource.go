@@ -540,11 +540,6 @@ func (r *Resource) release(obj runtime.Object) []clientv3.Op {
 	return r.hooks.releaseOps(obj)
 }
 
-// ListResult is a list with its continuation.
-type ListResult struct {
-	List runtime.Object
-}
-
 // List returns the objects of ns (all namespaces when empty) that opts
 // select, as a typed list.
 func (r *Resource) List(ctx context.Context, ns string, opts metav1.ListOptions) (runtime.Object, error) {

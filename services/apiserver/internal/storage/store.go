@@ -158,7 +158,7 @@ type UpdateFunc func(cur runtime.Object) (runtime.Object, error)
 // object has not changed meanwhile, retrying on a concurrent write. When
 // the result's resourceVersion is set it must equal the current one
 // (otherwise 409 Conflict, as the client asked for a compare-and-swap).
-// If the object is missing and create is not nil, create is called with a
+// If the object is missing and allowCreate is set, fn is called with a
 // nil current object instead of failing with NotFound.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allowCreate bool) (obj runtime.Object, created bool, err error) {
 	key := s.res.Key(ns, name)
