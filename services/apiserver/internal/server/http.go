@@ -11,6 +11,7 @@ import (
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	clientv3 "go.etcd.io/etcd/client/v3"
 )
 
 // routes builds the HTTP handler: health and version for everyone, the
@@ -97,7 +98,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if _, err := s.etcd.Get(ctx, "/registry/health", clientv3CountOnly()...); err != nil {
+	if _, err := s.etcd.Get(ctx, "/registry/health", clientv3.WithCountOnly()); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "[-]etcd failed: %v\nreadyz check failed\n", err)
 		return
