@@ -147,6 +147,10 @@ func (n *Node) Launch(ctx context.Context, cp *controlplane.ControlPlane, dir st
 		return err
 	}
 	n.binary = bin
+	loggerBin, err := cluster.Binary("agent", "gantry-logger")
+	if err != nil {
+		return err
+	}
 	if err := n.saveHostNetwork(ctx); err != nil {
 		return err
 	}
@@ -177,6 +181,7 @@ func (n *Node) Launch(ctx context.Context, cp *controlplane.ControlPlane, dir st
 		"--client-ca-file", cp.CAFile,
 		"--containerd", n.Containerd.Address,
 		"--containerd-namespace", n.Containerd.Namespace,
+		"--logger-binary", loggerBin,
 		"--root-dir", n.RootDir, "--pod-log-dir", n.PodLogDir,
 		"--bridge", n.Bridge,
 		"--pod-cidr", n.PodCIDR, "--cluster-cidr", ClusterCIDR, "--service-cidr", ServiceCIDR,

@@ -93,6 +93,10 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
+	loggerBin, err := cluster.Binary("agent", "gantry-logger")
+	if err != nil {
+		return err
+	}
 	tokenFile := filepath.Join(cpDir, "agent.token")
 	if err := os.WriteFile(tokenFile, []byte(nodeToken+"\n"), 0o600); err != nil {
 		return err
@@ -110,7 +114,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		"--cluster-dns", clusterDNS, "--bridge", "gbench" + suffix,
 		"--root-dir", filepath.Join(dir, "agent"), "--pod-log-dir", filepath.Join(dir, "pod-logs"),
 		"--healthz-address", healthz, "--address", "127.0.0.1:" + strconv.Itoa(ports[1]),
-		"--containerd", c.Address,
+		"--containerd", c.Address, "--logger-binary", loggerBin,
 	}
 	agent := &cluster.Process{Name: "gantry-agent", LogPath: filepath.Join(dir, "agent.log")}
 	logf("starting gantry-agent (node %s, pod CIDR %s, bridge gbench%s)", node, podCIDR, suffix)

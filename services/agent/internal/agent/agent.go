@@ -153,12 +153,33 @@ func (a *Agent) newRuntime(ctx context.Context) (runtime.Runtime, error) {
 	if a.cfg.Runtime == "fake" {
 		return fake.New(fake.Config{Root: filepath.Join(a.cfg.RootDir, "pods")}), nil
 	}
-	exe, _ := os.Executable()
 	return ctrd.New(ctx, ctrd.Config{
 		Address: a.cfg.Containerd, Namespace: a.cfg.CtrdNS, StateDir: a.cfg.RootDir,
 		RuncRoot: filepath.Join("/run/gantry/runc", a.cfg.CtrdNS), Snapshotter: "overlayfs",
-		AgentBinary: exe, DefaultCgroupParent: "/gantry", Logger: a.cfg.Log,
+		LoggerBinary: loggerBinary(a.cfg.LoggerBinary), DefaultCgroupParent: "/gantry", Logger: a.cfg.Log,
 	})
+}
+
+// loggerBinary is the log writer to use: the one configured, else
+// gantry-logger beside this executable, else this executable (which runs
+// the logger subcommand too, at a higher start-up cost per container).
+func loggerBinary(configured string) string {
+	if configured != "" {
+		return configured
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if l := filepath.Join(filepath.Dir(exe), "gantry-logger"); isExecutable(l) {
+		return l
+	}
+	return exe
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // setupNetwork waits for the node's pod CIDR and prepares the host.

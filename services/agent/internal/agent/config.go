@@ -31,21 +31,23 @@ type Config struct {
 	KeyFile    string
 	TokenFile  string
 
-	RootDir     string // agent state: pods, images, network state
-	PodLogDir   string // /var/log/pods
-	ImagesDir   string // archives dropped here are imported
-	Runtime     string // "containerd" or "fake"
-	Containerd  string // containerd's socket
-	CtrdNS      string // containerd namespace of the agent
-	ClusterCIDR string
-	PodCIDR     string
-	ServiceCIDR string
-	ClusterDNS  []string
-	ClusterDom  string
-	ResolvConf  string
-	CNIBinDir   string
-	CNIConfDir  string
-	BridgeName  string
+	RootDir    string // agent state: pods, images, network state
+	PodLogDir  string // /var/log/pods
+	ImagesDir  string // archives dropped here are imported
+	Runtime    string // "containerd" or "fake"
+	Containerd string // containerd's socket
+	CtrdNS     string // containerd namespace of the agent
+	// LoggerBinary is each container's log writer (gantry-logger).
+	LoggerBinary string
+	ClusterCIDR  string
+	PodCIDR      string
+	ServiceCIDR  string
+	ClusterDNS   []string
+	ClusterDom   string
+	ResolvConf   string
+	CNIBinDir    string
+	CNIConfDir   string
+	BridgeName   string
 
 	// The streaming server (logs, exec, port-forward) for the API server.
 	ListenAddress string
@@ -88,6 +90,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.Runtime, "runtime", "containerd", `"containerd" or "fake"`)
 	fs.StringVar(&c.Containerd, "containerd", "/run/containerd/containerd.sock", "containerd's socket")
 	fs.StringVar(&c.CtrdNS, "containerd-namespace", "gantry", "containerd namespace of the agent's images and containers")
+	fs.StringVar(&c.LoggerBinary, "logger-binary", "", "the log writer containerd's shim starts per container (default: gantry-logger beside this executable if there, else this executable)")
 	fs.StringVar(&c.ClusterCIDR, "cluster-cidr", "10.244.0.0/16", "the cluster's pod network")
 	fs.StringVar(&c.PodCIDR, "pod-cidr", "", "this node's pod range until the node IPAM controller sets spec.podCIDR")
 	fs.StringVar(&c.ServiceCIDR, "service-cidr", "10.96.0.0/12", "the cluster's Service range")

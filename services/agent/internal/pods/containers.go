@@ -2,6 +2,7 @@ package pods
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -47,6 +48,9 @@ func (w *worker) start(ctx context.Context, pod *corev1.Pod, c *corev1.Container
 	}
 	delete(w.waiting, c.Name)
 	w.event(pod, corev1.EventTypeNormal, "Started", "Started container "+c.Name)
+	if !init {
+		w.probes.ensure(ctx, pod, c, id)
+	}
 	if w.m.cfg.Metrics != nil && !w.reportedStart {
 		w.reportedStart = true
 		w.m.cfg.Metrics.started(pod, w.m.cfg.Clock.Now())
@@ -69,54 +73,51 @@ func (m *Manager) retryUnit() time.Duration {
 }
 
 // pull makes the container's image present, by its imagePullPolicy and
-// with the pod's imagePullSecrets.
+// with the pod's imagePullSecrets. An image already present costs one
+// lookup: the pull secrets are read only when a pull is due.
 func (w *worker) pull(ctx context.Context, pod *corev1.Pod, c *corev1.Container) (runtime.Image, error) {
+	rt := w.m.cfg.Runtime
 	ref := normalizeImage(c.Image)
 	policy := string(c.ImagePullPolicy)
 	if policy == "" {
 		policy = string(corev1.PullIfNotPresent)
 	}
-	auth := w.pullAuth(ctx, pod)
-	present := policy != string(corev1.PullAlways) && w.imagePresent(ctx, ref)
-	if present {
-		w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
-	} else if policy != string(corev1.PullNever) {
-		w.event(pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
-	}
-	start := w.m.cfg.Clock.Now()
-	img, err := w.m.cfg.Runtime.EnsureImage(ctx, ref, policy, auth)
-	if err != nil {
-		n := w.pullFails[c.Name] + 1
-		w.pullFails[c.Name] = n
-		reason := "ErrImagePull"
-		if policy == string(corev1.PullNever) {
-			reason = "ErrImageNeverPull"
+	if policy != string(corev1.PullAlways) {
+		img, err := rt.EnsureImage(ctx, ref, string(corev1.PullNever), nil)
+		if err == nil {
+			delete(w.pullFails, c.Name)
+			w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", c.Image))
+			return img, nil
 		}
-		delay := w.m.backoff(&runtime.ContainerStatus{Attempt: n - 1})
-		w.waiting[c.Name] = waiting{reason: reason, message: err.Error(), until: w.m.cfg.Clock.Now().Add(delay)}
-		w.event(pod, corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
-		w.after(w.m.cfg.Clock.Now().Add(delay))
-		return runtime.Image{}, err
+		if policy == string(corev1.PullNever) || !errors.Is(err, runtime.ErrNotFound) {
+			return runtime.Image{}, w.pullFailed(pod, c, policy, err)
+		}
+	}
+	w.event(pod, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", c.Image))
+	start := w.m.cfg.Clock.Now()
+	img, err := rt.EnsureImage(ctx, ref, policy, w.pullAuth(ctx, pod))
+	if err != nil {
+		return runtime.Image{}, w.pullFailed(pod, c, policy, err)
 	}
 	delete(w.pullFails, c.Name)
-	if !present && policy != string(corev1.PullNever) {
-		w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v", c.Image, w.m.cfg.Clock.Now().Sub(start).Round(time.Millisecond)))
-	}
+	w.event(pod, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Successfully pulled image %q in %v", c.Image, w.m.cfg.Clock.Now().Sub(start).Round(time.Millisecond)))
 	return img, nil
 }
 
-// imagePresent reports whether the runtime has ref already.
-func (w *worker) imagePresent(ctx context.Context, ref string) bool {
-	imgs, err := w.m.cfg.Runtime.ListImages(ctx)
-	if err != nil {
-		return false
+// pullFailed records a failed pull: the container waits with
+// ErrImagePull (ErrImageNeverPull) and a growing back-off.
+func (w *worker) pullFailed(pod *corev1.Pod, c *corev1.Container, policy string, err error) error {
+	n := w.pullFails[c.Name] + 1
+	w.pullFails[c.Name] = n
+	reason := "ErrImagePull"
+	if policy == string(corev1.PullNever) {
+		reason = "ErrImageNeverPull"
 	}
-	for _, img := range imgs {
-		if img.Name == ref {
-			return true
-		}
-	}
-	return false
+	delay := w.m.backoff(&runtime.ContainerStatus{Attempt: n - 1})
+	w.waiting[c.Name] = waiting{reason: reason, message: err.Error(), until: w.m.cfg.Clock.Now().Add(delay)}
+	w.event(pod, corev1.EventTypeWarning, "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+	w.after(w.m.cfg.Clock.Now().Add(delay))
+	return err
 }
 
 // normalizeImage turns a Kubernetes image reference into a full one:

@@ -74,9 +74,25 @@ func newWorker(m *Manager, pod *corev1.Pod) *worker {
 
 func (w *worker) setPod(pod *corev1.Pod) {
 	w.mu.Lock()
+	old := w.pod
 	w.pod = pod
 	w.mu.Unlock()
-	w.wake()
+	if old == pod || !onlyStatusChanged(old, pod) {
+		w.wake()
+	}
+}
+
+// onlyStatusChanged reports whether b differs from a in its status and
+// bookkeeping alone: the echo of the worker's own status write, which
+// needs no sync.
+func onlyStatusChanged(a, b *corev1.Pod) bool {
+	if a.UID != b.UID || a.Generation != b.Generation || a.DeletionTimestamp != nil || b.DeletionTimestamp != nil {
+		return false
+	}
+	am, bm := a.ObjectMeta, b.ObjectMeta
+	am.ResourceVersion, bm.ResourceVersion = "", ""
+	am.ManagedFields, bm.ManagedFields = nil, nil
+	return equality.Semantic.DeepEqual(am, bm) && equality.Semantic.DeepEqual(a.Spec, b.Spec)
 }
 
 func (w *worker) setGone() {

@@ -128,9 +128,9 @@ func (r *Runtime) logIO(labels map[string]string) cio.Creator {
 		opts.MaxFiles = n
 	}
 	if labels[labelTTY] == "true" {
-		return cio.TerminalBinaryIO(r.cfg.AgentBinary, logger.URIArgs(opts))
+		return cio.TerminalBinaryIO(r.cfg.LoggerBinary, logger.URIArgs(opts))
 	}
-	return cio.BinaryIO(r.cfg.AgentBinary, logger.URIArgs(opts))
+	return cio.BinaryIO(r.cfg.LoggerBinary, logger.URIArgs(opts))
 }
 
 func (r *Runtime) startFailed(ctx context.Context, c containerd.Container, cause error) error {

@@ -23,9 +23,9 @@
 //     written into those labels and the task deleted, so exited
 //     containers cost no shim and their status outlives restarts of the
 //     agent and of containerd.
-//   - A container's output goes to a "binary://" logger: the agent's
-//     own executable in logger mode (package logger), which writes CRI
-//     log lines and rotates the file.
+//   - A container's output goes to a "binary://" logger: gantry-logger
+//     (package logger; a small program of its own, since the shim starts
+//     one per container), which writes CRI log lines and rotates the file.
 //   - Cgroups are cgroupfs paths <CgroupParent>/<container id>; exits by
 //     the OOM killer are told from the TaskOOM event and the cgroup's
 //     memory.oom_control.

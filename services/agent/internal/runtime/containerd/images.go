@@ -66,7 +66,11 @@ func (r *Runtime) pull(ctx context.Context, name string, auth []runtime.Registry
 		return runtime.Image{}, fmt.Errorf("pull %s: %w", name, err)
 	}
 	r.log.Info("pulled image", "image", name)
-	return r.describe(ctx, img)
+	d, err := r.describe(ctx, img)
+	if err == nil {
+		r.images.put(img, d, true)
+	}
+	return d, err
 }
 
 // localImage returns a present image, unpacking it if it is not yet.
@@ -78,10 +82,17 @@ func (r *Runtime) localImage(ctx context.Context, name string) (runtime.Image, e
 	if err != nil {
 		return runtime.Image{}, fmt.Errorf("image %s: %w", name, err)
 	}
+	if e, ok := r.images.get(img); ok && e.unpacked {
+		return e.image, nil
+	}
 	if err := r.unpack(ctx, img); err != nil {
 		return runtime.Image{}, err
 	}
-	return r.describe(ctx, img)
+	d, err := r.describe(ctx, img)
+	if err == nil {
+		r.images.put(img, d, true)
+	}
+	return d, err
 }
 
 func (r *Runtime) unpack(ctx context.Context, img containerd.Image) error {
@@ -177,15 +188,23 @@ func (r *Runtime) ListImages(ctx context.Context) ([]runtime.Image, error) {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
 	out := make([]runtime.Image, 0, len(imgs))
+	names := make(map[string]bool, len(imgs))
 	for _, img := range imgs {
+		names[img.Name()] = true
+		if e, ok := r.images.get(img); ok {
+			out = append(out, e.image)
+			continue
+		}
 		d, err := r.describe(ctx, img)
 		if err != nil {
 			// Content for another platform only, or being pulled.
 			r.log.Debug("skip image", "image", img.Name(), "err", err)
 			continue
 		}
+		r.images.put(img, d, false)
 		out = append(out, d)
 	}
+	r.images.retain(names)
 	return out, nil
 }
 

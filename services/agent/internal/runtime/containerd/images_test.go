@@ -245,3 +245,41 @@ func TestRegistryHost(t *testing.T) {
 		}
 	}
 }
+
+// The runtime remembers images it has described and unpacked, but an
+// image deleted and imported again (here without unpacking, as another
+// tool might) is looked at afresh: it is unpacked again and runs.
+func TestImageCacheFollowsRecreatedImages(t *testing.T) {
+	e := newTestEnv(t)
+	ctx := e.rt.nsctx(e.ctx)
+	if _, err := e.rt.EnsureImage(e.ctx, busybox, PullNever, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rt.client.ImageService().Delete(ctx, busybox, ctrimages.SynchronousDelete()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.rt.EnsureImage(e.ctx, busybox, PullNever, nil); !errors.Is(err, runtime.ErrNotFound) {
+		t.Fatalf("deleted image still there: %v", err)
+	}
+	if _, err := e.rt.client.Import(ctx, bytes.NewReader(busyboxImage(t))); err != nil {
+		t.Fatal(err)
+	}
+	img, err := e.rt.client.GetImage(ctx, busybox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := img.IsUnpacked(ctx, "overlayfs"); err != nil || ok {
+		t.Fatalf("imported image unpacked already (%v, %v): the test shows nothing", ok, err)
+	}
+	if _, err := e.rt.EnsureImage(e.ctx, busybox, PullNever, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := img.IsUnpacked(ctx, "overlayfs"); err != nil || !ok {
+		t.Fatalf("re-imported image not unpacked by EnsureImage: %v, %v", ok, err)
+	}
+	sb := e.sandbox("cache-pod")
+	id := e.run(sb, e.config(sb, "c", "true"))
+	if s := e.waitExit(id); s.ExitCode != 0 {
+		t.Fatalf("container of the re-imported image: %+v", s)
+	}
+}

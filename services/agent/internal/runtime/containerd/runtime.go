@@ -43,10 +43,11 @@ type Config struct {
 	RuncRoot string
 	// Snapshotter images are unpacked for (overlayfs).
 	Snapshotter string
-	// AgentBinary is the executable containerd's shim runs as the log
-	// writer ("<AgentBinary> logger <options>"); default: this process's
-	// own executable.
-	AgentBinary string
+	// LoggerBinary is the executable containerd's shim runs as each
+	// container's log writer ("<LoggerBinary> logger <options>"):
+	// gantry-logger, or any program that runs logger.Main for that
+	// subcommand; default: this process's own executable.
+	LoggerBinary string
 	// LocalRegistries are registry hosts whose images are imported, never
 	// pulled (default: gantry.local).
 	LocalRegistries []string
@@ -65,6 +66,8 @@ type Runtime struct {
 	log    *slog.Logger
 
 	locks keyed.Mutex // by container id, and by "pod/<uid>" for sandboxes
+
+	images imageCache
 
 	oomMu sync.Mutex
 	oom   map[string]bool // containers the OOM killer hit (TaskOOM)
@@ -107,12 +110,12 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if cfg.LocalRegistries == nil {
 		cfg.LocalRegistries = []string{"gantry.local"}
 	}
-	if cfg.AgentBinary == "" {
+	if cfg.LoggerBinary == "" {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("containerd runtime: agent binary: %w", err)
+			return nil, fmt.Errorf("containerd runtime: logger binary: %w", err)
 		}
-		cfg.AgentBinary = exe
+		cfg.LoggerBinary = exe
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
