@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 )
 
 // The typed clients of every resource the API server serves.
@@ -104,6 +105,11 @@ func Leases(c *Client) *Resource[*coordinationv1.Lease, *coordinationv1.LeaseLis
 // EndpointSlices is the client of endpointslices.
 func EndpointSlices(c *Client) *Resource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList] {
 	return newResource[*discoveryv1.EndpointSlice, *discoveryv1.EndpointSliceList](c, discoveryv1.SchemeGroupVersion.WithResource("endpointslices"), "EndpointSlice", namespaced)
+}
+
+// PriorityClasses is the client of priorityclasses.
+func PriorityClasses(c *Client) *Resource[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList] {
+	return newResource[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList](c, schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"), "PriorityClass", clusterScoped)
 }
 
 const (

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -166,6 +167,12 @@ var Resources = []*Resource{
 		Namespaced: true, StoragePrefix: "/registry/endpointslices/",
 		New:     func() runtime.Object { return &discoveryv1.EndpointSlice{} },
 		NewList: func() runtime.Object { return &discoveryv1.EndpointSliceList{} },
+	},
+	{
+		Group: "scheduling.k8s.io", Version: "v1", Resource: "priorityclasses", Singular: "priorityclass", Kind: "PriorityClass",
+		ShortNames: []string{"pc"}, StoragePrefix: "/registry/priorityclasses/",
+		New:     func() runtime.Object { return &schedulingv1.PriorityClass{} },
+		NewList: func() runtime.Object { return &schedulingv1.PriorityClassList{} },
 	},
 }
 

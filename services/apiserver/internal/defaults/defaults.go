@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -43,6 +44,8 @@ func Default(obj runtime.Object) {
 		defaultIngressClass(o)
 	case *discoveryv1.EndpointSlice:
 		defaultEndpointSlice(o)
+	case *schedulingv1.PriorityClass:
+		defaultPriorityClass(o)
 	default:
 		// ConfigMap, Event, ServiceAccount, Ingress and Lease have no
 		// defaults that show on the wire; lists are defaulted item by item.

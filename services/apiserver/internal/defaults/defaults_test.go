@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -509,6 +510,10 @@ func TestOtherKinds(t *testing.T) {
 			func(o runtime.Object) any {
 				return deref(o.(*networkingv1.Ingress).Spec.Rules[0].HTTP.Paths[0].PathType)
 			}, "<nil>"},
+		{"priorityclass preemption policy", &schedulingv1.PriorityClass{Value: 1000},
+			func(o runtime.Object) any { return deref(o.(*schedulingv1.PriorityClass).PreemptionPolicy) }, corev1.PreemptLowerPriority},
+		{"priorityclass preemption policy kept", &schedulingv1.PriorityClass{Value: 1000, PreemptionPolicy: new(corev1.PreemptNever)},
+			func(o runtime.Object) any { return deref(o.(*schedulingv1.PriorityClass).PreemptionPolicy) }, corev1.PreemptNever},
 		{"list items", &corev1.SecretList{Items: []corev1.Secret{{}, {}}},
 			func(o runtime.Object) any { return o.(*corev1.SecretList).Items[1].Type }, corev1.SecretTypeOpaque},
 	}

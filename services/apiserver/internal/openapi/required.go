@@ -42,4 +42,5 @@ var optionalWithoutOmitempty = map[string]bool{
 	"io.k8s.api.policy.v1.PodDisruptionBudgetStatus.desiredHealthy":      true,
 	"io.k8s.api.policy.v1.PodDisruptionBudgetStatus.disruptionsAllowed":  true,
 	"io.k8s.api.policy.v1.PodDisruptionBudgetStatus.expectedPods":        true,
+	"io.k8s.api.scheduling.v1.PriorityClass.value":                       true,
 }

@@ -6,6 +6,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -220,5 +221,12 @@ var columns = map[schema.GroupResource][]metav1.TableColumnDefinition{
 		column("Ports", typeString, discoveryv1.EndpointSlice{}.SwaggerDoc()["ports"]),
 		column("Endpoints", typeString, discoveryv1.EndpointSlice{}.SwaggerDoc()["endpoints"]),
 		ageColumn(),
+	},
+	gr("scheduling.k8s.io", "priorityclasses"): {
+		nameColumn(),
+		column("Value", typeInteger, schedulingv1.PriorityClass{}.SwaggerDoc()["value"]),
+		column("Global-Default", typeBoolean, schedulingv1.PriorityClass{}.SwaggerDoc()["globalDefault"]),
+		ageColumn(),
+		column("PreemptionPolicy", typeString, schedulingv1.PriorityClass{}.SwaggerDoc()["preemptionPolicy"]),
 	},
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -28,10 +29,11 @@ func Columns(gr schema.GroupResource) []metav1.TableColumnDefinition {
 
 // Cells returns one object's table cells, one per column of its resource,
 // wide columns included. now is the time ages and durations count to.
-// Cells are strings or int64. The first is the name, except for events,
-// which lead with LAST SEEN and keep the name as their last, wide, column,
-// as Kubernetes does. An object without a printer of its own gets the
-// default cells; one without object metadata gets nil.
+// Cells are strings, int64 or, in boolean columns, bool. The first is the
+// name, except for events, which lead with LAST SEEN and keep the name as
+// their last, wide, column, as Kubernetes does. An object without a
+// printer of its own gets the default cells; one without object metadata
+// gets nil.
 func Cells(obj runtime.Object, now time.Time) []interface{} {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -72,6 +74,8 @@ func Cells(obj runtime.Object, now time.Time) []interface{} {
 		return leaseCells(o, now)
 	case *discoveryv1.EndpointSlice:
 		return endpointSliceCells(o, now)
+	case *schedulingv1.PriorityClass:
+		return priorityClassCells(o, now)
 	}
 	return defaultCells(obj)
 }

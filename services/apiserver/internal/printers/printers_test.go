@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -65,6 +66,7 @@ func TestColumns(t *testing.T) {
 		{gr("networking.k8s.io", "ingressclasses"), "Name,Controller,Parameters,Age"},
 		{gr("coordination.k8s.io", "leases"), "Name,Holder,Age"},
 		{gr("discovery.k8s.io", "endpointslices"), "Name,AddressType,Ports,Endpoints,Age"},
+		{gr("scheduling.k8s.io", "priorityclasses"), "Name,Value,Global-Default,Age,PreemptionPolicy"},
 		{gr("policy", "poddisruptionbudgets"), "Name,Created At"},
 	}
 	for _, tt := range tests {
@@ -96,6 +98,10 @@ func TestEveryResourceHasMatchingCells(t *testing.T) {
 			for i, c := range cells {
 				switch c.(type) {
 				case string, int64:
+				case bool:
+					if i < len(cols) && cols[i].Type != typeBoolean {
+						t.Errorf("cell %d (%s) is a bool in a column of type %s", i, cols[i].Name, cols[i].Type)
+					}
 				default:
 					t.Errorf("cell %d (%s) is a %T", i, cols[i].Name, c)
 				}
@@ -375,6 +381,23 @@ func TestCells(t *testing.T) {
 			name: "empty endpointslice",
 			obj:  &discoveryv1.EndpointSlice{ObjectMeta: objectMeta("web-abc"), AddressType: discoveryv1.AddressTypeIPv4},
 			want: []interface{}{"web-abc", "IPv4", "<unset>", "<unset>", "5m"},
+		},
+		{
+			name: "priorityclass",
+			obj: &schedulingv1.PriorityClass{ObjectMeta: objectMeta("system-node-critical"), Value: 2000001000,
+				PreemptionPolicy: new(corev1.PreemptLowerPriority)},
+			want: []interface{}{"system-node-critical", int64(2000001000), false, "5m", "PreemptLowerPriority"},
+		},
+		{
+			name: "global default priorityclass",
+			obj: &schedulingv1.PriorityClass{ObjectMeta: objectMeta("batch"), Value: -10, GlobalDefault: true,
+				PreemptionPolicy: new(corev1.PreemptNever)},
+			want: []interface{}{"batch", int64(-10), true, "5m", "Never"},
+		},
+		{
+			name: "priorityclass without policy",
+			obj:  &schedulingv1.PriorityClass{ObjectMeta: objectMeta("old")},
+			want: []interface{}{"old", int64(0), false, "5m", "<none>"},
 		},
 		{
 			name: "unknown kind",

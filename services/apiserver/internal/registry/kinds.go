@@ -15,7 +15,10 @@ import (
 func (reg *Registry) hooksFor(res *api.Resource) hooks {
 	switch res.GVR().GroupResource().String() {
 	case "pods":
-		return hooks{prepareCreate: preparePod, gracePeriod: podGracePeriod}
+		return hooks{prepareCreate: preparePod, admit: reg.admitPodPriority, admitUpdate: keepPodPriority,
+			gracePeriod: podGracePeriod}
+	case "priorityclasses.scheduling.k8s.io":
+		return hooks{prepareCreate: preparePriorityClass, validateAdmission: reg.admitPriorityClass}
 	case "services":
 		return hooks{
 			allocate:      reg.services.prepareService,

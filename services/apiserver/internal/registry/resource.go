@@ -39,6 +39,20 @@ type hooks struct {
 	// prepareCreate finishes a new object after defaulting, before
 	// validation (Kubernetes' PrepareForCreate).
 	prepareCreate func(obj runtime.Object)
+	// admit is the mutating admission of a new object, after defaulting
+	// and before validation (Kubernetes' mutating admission plugins, such
+	// as Priority); it may refuse the object. name is how Kubernetes'
+	// admission names it in errors: the requested name, or the
+	// generateName it was made from.
+	admit func(ctx context.Context, obj runtime.Object, name string) error
+	// admitUpdate is the mutating admission of an update, given the
+	// stored object: it runs before the generation is bumped and before
+	// prepareUpdate and validation.
+	admitUpdate func(ctx context.Context, obj, old runtime.Object) error
+	// validateAdmission checks a new (old nil) or updated object after
+	// validation (Kubernetes' validating admission plugins); it may
+	// refuse it.
+	validateAdmission func(ctx context.Context, obj, old runtime.Object) error
 	// allocate runs after validation and returns operations to write
 	// atomically with the new object (Kubernetes' BeginCreate).
 	allocate func(ctx context.Context, obj runtime.Object) ([]storage.Op, error)
@@ -94,11 +108,18 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	if m.GetResourceVersion() != "" {
 		return nil, apierrors.NewBadRequest("resourceVersion should not be set on objects to be created")
 	}
+	admissionName := m.GetName()
 	if m.GetName() == "" && m.GetGenerateName() != "" {
+		admissionName = m.GetGenerateName()
 		m.SetName(m.GetGenerateName() + randomSuffix())
 	}
 	r.initMeta(m)
 	defaults.Default(obj)
+	if r.hooks.admit != nil {
+		if err := r.hooks.admit(ctx, obj, admissionName); err != nil {
+			return nil, err
+		}
+	}
 	// Status is the controllers' to write, except a Node's, which its agent
 	// registers with (as Kubernetes keeps it).
 	if hasField(obj, "Status") && r.res.HasSubresource("status") && r.res.Resource != "nodes" {
@@ -112,6 +133,11 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 	}
 	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
+	}
+	if r.hooks.validateAdmission != nil {
+		if err := r.hooks.validateAdmission(ctx, obj, nil); err != nil {
+			return nil, err
+		}
 	}
 	if err := r.reg.managedFields(obj, nil, manager, ""); err != nil {
 		return nil, err
@@ -302,6 +328,11 @@ func (r *Resource) prepareCreateOnUpdate(ctx context.Context, next runtime.Objec
 	}
 	r.initMeta(m)
 	defaults.Default(next)
+	if r.hooks.admit != nil {
+		if err := r.hooks.admit(ctx, next, m.GetName()); err != nil {
+			return nil, err
+		}
+	}
 	if r.hooks.prepareCreate != nil {
 		r.hooks.prepareCreate(next)
 	}
@@ -315,6 +346,11 @@ func (r *Resource) prepareCreateOnUpdate(ctx context.Context, next runtime.Objec
 	}
 	if err := r.reg.admitNamespace(ctx, r.res, m.GetNamespace(), m.GetName()); err != nil {
 		return nil, err
+	}
+	if r.hooks.validateAdmission != nil {
+		if err := r.hooks.validateAdmission(ctx, next, nil); err != nil {
+			return nil, err
+		}
 	}
 	return next, r.reg.managedFields(next, nil, manager, "")
 }
@@ -347,6 +383,11 @@ func (r *Resource) prepareUpdate(ctx context.Context, next, cur runtime.Object, 
 		return nil, err
 	}
 	defaults.Default(next)
+	if r.hooks.admitUpdate != nil {
+		if err := r.hooks.admitUpdate(ctx, next, cur); err != nil {
+			return nil, err
+		}
+	}
 	if r.res.HasSubresource("status") {
 		copyField(next, cur.DeepCopyObject(), "Status")
 	}
@@ -360,6 +401,11 @@ func (r *Resource) prepareUpdate(ctx context.Context, next, cur runtime.Object, 
 	}
 	if errs := validation.ValidateUpdate(next, cur); len(errs) > 0 {
 		return nil, r.invalid(m.GetName(), errs)
+	}
+	if r.hooks.validateAdmission != nil {
+		if err := r.hooks.validateAdmission(ctx, next, cur); err != nil {
+			return nil, err
+		}
 	}
 	return r.finishUpdate(next, cur, manager, "")
 }

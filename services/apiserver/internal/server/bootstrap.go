@@ -5,7 +5,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -14,9 +16,11 @@ import (
 )
 
 // bootstrap creates what every cluster has: the default, kube-system,
-// kube-public and kube-node-lease namespaces, and the "kubernetes"
-// Service in default (the first address of the service range) with this
-// server among its endpoints. It retries until the store answers.
+// kube-public and kube-node-lease namespaces, the system-node-critical and
+// system-cluster-critical PriorityClasses, and the "kubernetes" Service in
+// default (the first address of the service range) with this server among
+// its endpoints. Objects that exist are left as they are. It retries until
+// the store answers.
 func (s *Server) bootstrap(ctx context.Context) error {
 	for {
 		err := s.bootstrapOnce(ctx)
@@ -39,6 +43,13 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 	nsr, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"})
 	for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 		_, err := nsr.Create(ctx, "", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{FieldManager: "gantry-apiserver"})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+	}
+	pcs, _ := s.reg.Resource(schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"))
+	for _, pc := range api.SystemPriorityClasses() {
+		_, err := pcs.Create(ctx, "", pc, metav1.CreateOptions{FieldManager: "gantry-apiserver"})
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}

@@ -83,14 +83,7 @@ func validatePodSpecFields(spec *corev1.PodSpec, fldPath *field.Path) field.Erro
 		errs = append(errs, validateName(nameIsDNSSubdomain, *spec.RuntimeClassName, fldPath.Child("runtimeClassName"))...)
 	}
 	if pp := spec.PreemptionPolicy; pp != nil {
-		switch *pp {
-		case corev1.PreemptLowerPriority, corev1.PreemptNever:
-		case "":
-			errs = append(errs, field.Required(fldPath.Child("preemptionPolicy"), ""))
-		default:
-			errs = append(errs, field.NotSupported(fldPath.Child("preemptionPolicy"), pp,
-				[]corev1.PreemptionPolicy{corev1.PreemptLowerPriority, corev1.PreemptNever}))
-		}
+		errs = append(errs, validatePreemptionPolicy(*pp, fldPath.Child("preemptionPolicy"))...)
 	}
 	if spec.Overhead != nil {
 		errs = append(errs, validateResourceRequirements(&corev1.ResourceRequirements{Limits: spec.Overhead},
@@ -551,4 +544,16 @@ func validateTopologySpreadConstraints(constraints []corev1.TopologySpreadConstr
 		errs = append(errs, validateLabelSelector(c.LabelSelector, p.Child("labelSelector"))...)
 	}
 	return errs
+}
+
+// validatePreemptionPolicy accepts the policies of pods and PriorityClasses.
+func validatePreemptionPolicy(pp corev1.PreemptionPolicy, fldPath *field.Path) field.ErrorList {
+	switch pp {
+	case corev1.PreemptLowerPriority, corev1.PreemptNever:
+		return nil
+	case "":
+		return field.ErrorList{field.Required(fldPath, "")}
+	}
+	return field.ErrorList{field.NotSupported(fldPath, pp,
+		[]corev1.PreemptionPolicy{corev1.PreemptLowerPriority, corev1.PreemptNever})}
 }

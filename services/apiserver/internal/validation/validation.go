@@ -12,6 +12,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -61,6 +62,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateLease(o)
 	case *discoveryv1.EndpointSlice:
 		return validateEndpointSlice(o, false)
+	case *schedulingv1.PriorityClass:
+		return validatePriorityClass(o)
 	case *autoscalingv1.Scale:
 		return validateScale(o)
 	case *policyv1.Eviction:
@@ -116,6 +119,8 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateLeaseUpdate)
 	case *discoveryv1.EndpointSlice:
 		return update(o, old, validateEndpointSliceUpdate)
+	case *schedulingv1.PriorityClass:
+		return update(o, old, validatePriorityClassUpdate)
 	case *autoscalingv1.Scale:
 		return update(o, old, validateScaleUpdate)
 	}
