@@ -139,7 +139,7 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store bench-apiserver bench-agent ## Run all benchmarks
+bench: bench-store bench-apiserver bench-agent bench-scheduler ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
@@ -155,6 +155,11 @@ bench-apiserver: deps build ## Benchmark gantry-apiserver on gantry-store and on
 bench-agent: deps build ## Benchmark pod startup on gantry-agent against bare containerd (integration/cmd/agentbench BENCH_ARGS; root)
 	@printf '\n==> integration: go run ./cmd/agentbench %s\n' "$(BENCH_ARGS)"
 	@cd integration && $(GO) run ./cmd/agentbench $(BENCH_ARGS)
+
+.PHONY: bench-scheduler
+bench-scheduler: deps build ## Benchmark gantry-scheduler: 5,000 simulated nodes, 10,000 pods (integration/cmd/schedbench BENCH_ARGS)
+	@printf '\n==> integration: go run ./cmd/schedbench %s\n' "$(BENCH_ARGS)"
+	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/schedbench $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 

@@ -1,0 +1,73 @@
+package framework
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrNotFound is returned by CycleState.Read for a key nobody wrote.
+var ErrNotFound = errors.New("not found")
+
+// StateKey names a plugin's data in the CycleState (by convention
+// "PreFilter" + the plugin's name).
+type StateKey string
+
+// StateData is what a plugin keeps across the extension points of one
+// scheduling cycle. Clone must copy whatever AddPod/RemovePod change.
+type StateData interface {
+	Clone() StateData
+}
+
+// CycleState is the scratch space of one pod's scheduling cycle, shared
+// by the plugins. It is safe for concurrent use (Filter runs in parallel
+// over nodes).
+type CycleState struct {
+	mu   sync.RWMutex
+	data map[StateKey]StateData
+	// SkipFilterPlugins and SkipScorePlugins are the plugins whose
+	// PreFilter / PreScore returned Skip.
+	SkipFilterPlugins map[string]bool
+	SkipScorePlugins  map[string]bool
+}
+
+// NewCycleState returns an empty CycleState.
+func NewCycleState() *CycleState {
+	return &CycleState{data: map[StateKey]StateData{}}
+}
+
+// Read returns the data under key.
+func (c *CycleState) Read(key StateKey) (StateData, error) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if d, ok := c.data[key]; ok {
+		return d, nil
+	}
+	return nil, ErrNotFound
+}
+
+// Write stores data under key.
+func (c *CycleState) Write(key StateKey, d StateData) {
+	c.mu.Lock()
+	c.data[key] = d
+	c.mu.Unlock()
+}
+
+// Delete removes key.
+func (c *CycleState) Delete(key StateKey) {
+	c.mu.Lock()
+	delete(c.data, key)
+	c.mu.Unlock()
+}
+
+// Clone returns a deep copy (each StateData cloned).
+func (c *CycleState) Clone() *CycleState {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := NewCycleState()
+	for k, v := range c.data {
+		out.data[k] = v.Clone()
+	}
+	out.SkipFilterPlugins = c.SkipFilterPlugins
+	out.SkipScorePlugins = c.SkipScorePlugins
+	return out
+}

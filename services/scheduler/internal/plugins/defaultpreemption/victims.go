@@ -1,0 +1,159 @@
+package defaultpreemption
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gantry-dev/gantry/services/scheduler/framework"
+)
+
+// Reasons given per node when preemption cannot help there.
+const (
+	reasonNoVictims  = "No preemption victims found for incoming pod"
+	reasonNotHelpful = "Preemption is not helpful for scheduling"
+)
+
+// podPriority is a pod's priority: spec.priority, 0 when unset.
+func podPriority(pod *corev1.Pod) int32 {
+	if pod.Spec.Priority != nil {
+		return *pod.Spec.Priority
+	}
+	return 0
+}
+
+// selectVictims finds the pods to delete from nodeInfo so that pod fits:
+// all pods of lower priority are removed, and then as many as possible
+// are put back, the most important first. nodeInfo and state must be
+// clones; both are changed. The victims come back most important first.
+// A node where removing every lower-priority pod is not enough gets the
+// filters' status; one without lower-priority pods gets
+// UnschedulableAndUnresolvable.
+func (pl *DefaultPreemption) selectVictims(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) ([]*corev1.Pod, *framework.Status) {
+	prio := podPriority(pod)
+	var potential []*framework.PodInfo
+	for _, pi := range nodeInfo.Pods {
+		if podPriority(pi.Pod) < prio {
+			potential = append(potential, pi)
+		}
+	}
+	if len(potential) == 0 {
+		return nil, framework.NewStatus(framework.UnschedulableAndUnresolvable, reasonNoVictims)
+	}
+
+	remove := func(pi *framework.PodInfo) *framework.Status {
+		nodeInfo.RemovePod(pi.Pod.UID)
+		return pl.h.RunPreFilterExtensionRemovePod(ctx, state, pod, pi, nodeInfo)
+	}
+	add := func(pi *framework.PodInfo) *framework.Status {
+		nodeInfo.AddPod(pi)
+		return pl.h.RunPreFilterExtensionAddPod(ctx, state, pod, pi, nodeInfo)
+	}
+
+	for _, pi := range potential {
+		if s := remove(pi); !s.IsSuccess() {
+			return nil, asError(s)
+		}
+	}
+	// Pods that would not fit even with every lower-priority pod gone keep
+	// the filters' reason (say "Insufficient cpu"). Affinity of the pod to
+	// a would-be victim is not considered, as in Kubernetes.
+	if s := pl.filterWithNominatedPods(ctx, state, pod, nodeInfo); !s.IsSuccess() {
+		return nil, s
+	}
+
+	now := pl.h.Now()
+	sort.SliceStable(potential, func(i, j int) bool {
+		return moreImportant(potential[i].Pod, potential[j].Pod, now)
+	})
+	var victims []*corev1.Pod
+	for _, pi := range potential {
+		if s := add(pi); !s.IsSuccess() {
+			return nil, asError(s)
+		}
+		s := pl.filterWithNominatedPods(ctx, state, pod, nodeInfo)
+		if s.IsSuccess() {
+			continue // reprieved
+		}
+		if s.Code() == framework.Error {
+			return nil, s
+		}
+		if s := remove(pi); !s.IsSuccess() {
+			return nil, asError(s)
+		}
+		victims = append(victims, pi.Pod)
+	}
+	return victims, nil
+}
+
+// filterWithNominatedPods runs the filters as if the pods nominated to the
+// node with a priority at least the pod's were already there, since they
+// will get there first. If the pod fits with them, the filters run again
+// without them: a filter such as inter-pod affinity may pass only with
+// them present, and they are not there yet.
+func (pl *DefaultPreemption) filterWithNominatedPods(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
+	withState, withNode, added, s := pl.addNominatedPods(ctx, state, pod, nodeInfo)
+	if !s.IsSuccess() {
+		return s
+	}
+	s = pl.h.RunFilterPlugins(ctx, withState, pod, withNode)
+	if !s.IsSuccess() || !added {
+		return s
+	}
+	return pl.h.RunFilterPlugins(ctx, state, pod, nodeInfo)
+}
+
+// addNominatedPods returns clones of state and nodeInfo with the pods
+// nominated to the node with a priority at least the pod's added, or state
+// and nodeInfo themselves when there are none.
+func (pl *DefaultPreemption) addNominatedPods(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (*framework.CycleState, *framework.NodeInfo, bool, *framework.Status) {
+	prio := podPriority(pod)
+	var outState *framework.CycleState
+	var outNode *framework.NodeInfo
+	for _, pi := range pl.h.Client().PodsNominatedTo(nodeInfo.Name()) {
+		if pi.Pod.UID == pod.UID || podPriority(pi.Pod) < prio {
+			continue
+		}
+		if outNode == nil {
+			outState, outNode = state.Clone(), nodeInfo.Clone()
+		}
+		outNode.AddPod(pi)
+		if s := pl.h.RunPreFilterExtensionAddPod(ctx, outState, pod, pi, outNode); !s.IsSuccess() {
+			return nil, nil, false, asError(s)
+		}
+	}
+	if outNode == nil {
+		return state, nodeInfo, false, nil
+	}
+	return outState, outNode, true, nil
+}
+
+// asError turns a failed PreFilterExtensions call into an Error status:
+// those calls only account for pods and have nothing to reject.
+func asError(s *framework.Status) *framework.Status {
+	if s.Code() == framework.Error {
+		return s
+	}
+	return framework.AsStatus(s.AsError())
+}
+
+// moreImportant orders pods for reprieve: higher priority first, then the
+// one running longer (an earlier start time; unstarted pods count as
+// starting now).
+func moreImportant(a, b *corev1.Pod, now time.Time) bool {
+	pa, pb := podPriority(a), podPriority(b)
+	if pa != pb {
+		return pa > pb
+	}
+	return startTime(a, now).Before(startTime(b, now))
+}
+
+// startTime is when the pod started, or now if it has not.
+func startTime(pod *corev1.Pod, now time.Time) time.Time {
+	if pod.Status.StartTime != nil {
+		return pod.Status.StartTime.Time
+	}
+	return now
+}

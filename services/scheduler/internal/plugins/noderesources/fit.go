@@ -1,0 +1,211 @@
+package noderesources
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/gantry-dev/gantry/services/scheduler/framework"
+)
+
+// Name is NodeResourcesFit's name in the registry and in profiles.
+// FitName is the same, to read well next to BalancedAllocationName.
+const (
+	Name    = "NodeResourcesFit"
+	FitName = Name
+)
+
+// Where Fit's PreFilter and PreScore leave the pod's requests.
+const (
+	preFilterStateKey framework.StateKey = "PreFilter" + Name
+	preScoreStateKey  framework.StateKey = "PreScore" + Name
+)
+
+// ErrReasonTooManyPods is the rejection of a node that holds as many pods
+// as its allocatable pods. A shortage of another resource is "Insufficient
+// " and the resource's name ("Insufficient cpu").
+const ErrReasonTooManyPods = "Too many pods"
+
+// Fit filters out the nodes without room for the pod's requests, and
+// scores the others by its scoring strategy.
+type Fit struct {
+	ignoredResources      map[string]bool
+	ignoredResourceGroups map[string]bool
+	scorer                resourceScorer
+}
+
+var (
+	_ framework.PreFilterPlugin   = (*Fit)(nil)
+	_ framework.FilterPlugin      = (*Fit)(nil)
+	_ framework.PreScorePlugin    = (*Fit)(nil)
+	_ framework.ScorePlugin       = (*Fit)(nil)
+	_ framework.EnqueueExtensions = (*Fit)(nil)
+)
+
+// New builds NodeResourcesFit from its JSON arguments (FitArgs; nil for
+// the defaults).
+func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
+	a, err := ParseFitArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	s := a.ScoringStrategy
+	f := &Fit{
+		ignoredResources:      make(map[string]bool, len(a.IgnoredResources)),
+		ignoredResourceGroups: make(map[string]bool, len(a.IgnoredResourceGroups)),
+		scorer:                resourceScorer{resources: s.Resources},
+	}
+	for _, r := range a.IgnoredResources {
+		f.ignoredResources[r] = true
+	}
+	for _, g := range a.IgnoredResourceGroups {
+		f.ignoredResourceGroups[g] = true
+	}
+	switch s.Type {
+	case LeastAllocated:
+		f.scorer.scorer = leastAllocatedScorer(s.Resources)
+	case MostAllocated:
+		f.scorer.scorer = mostAllocatedScorer(s.Resources)
+	case RequestedToCapacityRatio:
+		f.scorer.scorer = requestedToCapacityRatioScorer(s.Resources, s.RequestedToCapacityRatio.Shape)
+	}
+	return f, nil
+}
+
+// NewFit is New, to read well next to NewBalancedAllocation.
+func NewFit(args json.RawMessage, h framework.Handle) (framework.Plugin, error) { return New(args, h) }
+
+// Name returns the plugin's name.
+func (f *Fit) Name() string { return Name }
+
+// EventsToRegister: a pod going away (or its requests shrinking, with
+// in-place resize) frees room; a new node, or a node whose allocatable
+// changed, may have enough.
+func (f *Fit) EventsToRegister() []framework.ClusterEvent {
+	return []framework.ClusterEvent{
+		{Resource: framework.ResourcePod, Action: framework.ActionDelete, Label: "AssignedPodDelete"},
+		{Resource: framework.ResourcePod, Action: framework.ActionUpdatePodRequest, Label: "PodRequestChange"},
+		{Resource: framework.ResourceNode, Action: framework.ActionAdd, Label: "NodeAdd"},
+		{Resource: framework.ResourceNode, Action: framework.ActionUpdateNodeAllocatable, Label: "NodeAllocatableChange"},
+	}
+}
+
+// preFilterState is the pod's requests; never modified, so Clone shares
+// it.
+type preFilterState struct {
+	requests *framework.Resource
+}
+
+// Clone returns s itself.
+func (s *preFilterState) Clone() framework.StateData { return s }
+
+// PreFilter computes the pod's requests for Filter.
+func (f *Fit) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) (*framework.PreFilterResult, *framework.Status) {
+	state.Write(preFilterStateKey, &preFilterState{requests: framework.PodRequests(pod, false)})
+	return nil, nil
+}
+
+// Filter rejects a node without room for the pod, with a reason for each
+// resource short (see the package documentation for the codes).
+func (f *Fit) Filter(_ context.Context, state *framework.CycleState, _ *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
+	d, err := state.Read(preFilterStateKey)
+	if err != nil {
+		return framework.AsStatus(fmt.Errorf("%s: reading %q from the cycle state: %w", Name, preFilterStateKey, err))
+	}
+	s, ok := d.(*preFilterState)
+	if !ok {
+		return framework.AsStatus(fmt.Errorf("%s: PreFilter state is a %T", Name, d))
+	}
+	reasons, unresolvable := f.shortages(s.requests, nodeInfo)
+	switch {
+	case len(reasons) == 0:
+		return nil
+	case unresolvable:
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, reasons...)
+	}
+	return framework.NewStatus(framework.Unschedulable, reasons...)
+}
+
+// shortages lists why the node cannot take a pod requesting req: too many
+// pods, then each resource requested beyond what is left (cpu, memory,
+// ephemeral-storage, then extended resources by name). unresolvable is
+// set when a request exceeds the node's whole allocatable, so that even
+// an empty node would not do.
+func (f *Fit) shortages(req *framework.Resource, nodeInfo *framework.NodeInfo) (reasons []string, unresolvable bool) {
+	alloc, used := nodeInfo.Allocatable, nodeInfo.Requested
+	if int64(len(nodeInfo.Pods))+1 > alloc.AllowedPodNumber {
+		reasons = append(reasons, ErrReasonTooManyPods)
+	}
+	check := func(name corev1.ResourceName, want, allocatable, inUse int64) {
+		if want > 0 && want > allocatable-inUse {
+			reasons = append(reasons, "Insufficient "+string(name))
+			unresolvable = unresolvable || want > allocatable
+		}
+	}
+	check(corev1.ResourceCPU, req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
+	check(corev1.ResourceMemory, req.Memory, alloc.Memory, used.Memory)
+	check(corev1.ResourceEphemeralStorage, req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
+	for _, name := range slices.Sorted(maps.Keys(req.Scalar)) {
+		if f.ignored(name) {
+			continue
+		}
+		check(name, req.Scalar[name], alloc.Scalar[name], used.Scalar[name])
+	}
+	return reasons, unresolvable
+}
+
+// ignored reports whether name is an extended resource that FitArgs'
+// IgnoredResources or IgnoredResourceGroups leave unchecked.
+func (f *Fit) ignored(name corev1.ResourceName) bool {
+	if !isExtendedResourceName(name) {
+		return false
+	}
+	group, _, _ := strings.Cut(string(name), "/")
+	return f.ignoredResources[string(name)] || f.ignoredResourceGroups[group]
+}
+
+// isExtendedResourceName reports whether name is an extended resource:
+// one in a domain other than kubernetes.io, such as example.com/gpu
+// (hugepages-* and other native resources are not).
+func isExtendedResourceName(name corev1.ResourceName) bool {
+	s := string(name)
+	if !strings.Contains(s, "/") || strings.Contains(s, corev1.ResourceDefaultNamespacePrefix) ||
+		strings.HasPrefix(s, corev1.DefaultResourceRequestsPrefix) {
+		return false
+	}
+	// The quota name for it, requests.<name>, must be valid too.
+	return len(validation.IsQualifiedName(corev1.DefaultResourceRequestsPrefix+s)) == 0
+}
+
+// preScoreState is the pod's requests of the scored resources, in their
+// order; never modified, so Clone shares it.
+type preScoreState struct {
+	podRequests []int64
+}
+
+// Clone returns s itself.
+func (s *preScoreState) Clone() framework.StateData { return s }
+
+// PreScore computes the pod's requests of the scored resources.
+func (f *Fit) PreScore(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	state.Write(preScoreStateKey, &preScoreState{podRequests: f.scorer.podRequests(pod)})
+	return nil
+}
+
+// Score scores the node by the scoring strategy, in 0..100.
+func (f *Fit) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
+	if d, err := state.Read(preScoreStateKey); err == nil {
+		s, ok := d.(*preScoreState)
+		if !ok {
+			return 0, framework.AsStatus(fmt.Errorf("%s: PreScore state is a %T", Name, d))
+		}
+		return f.scorer.score(nodeInfo, s.podRequests), nil
+	}
+	return f.scorer.score(nodeInfo, f.scorer.podRequests(pod)), nil
+}

@@ -1,0 +1,142 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/cache"
+)
+
+// rejectPrefix rejects nodes whose name starts with its prefix.
+type rejectPrefix struct{ prefix string }
+
+func (p rejectPrefix) Name() string { return "RejectPrefix" }
+func (p rejectPrefix) Filter(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, n *framework.NodeInfo) *framework.Status {
+	if strings.HasPrefix(n.Name(), p.prefix) {
+		return framework.NewStatus(framework.Unschedulable, "node(s) were rejected")
+	}
+	return nil
+}
+
+// byName scores node-7 highest, others by their number.
+type byName struct{}
+
+func (byName) Name() string { return "ByName" }
+func (byName) Score(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+	var i int64
+	fmt.Sscanf(n.Name(), "node-%d", &i)
+	return i % 10, nil
+}
+func (byName) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
+	for i := range scores {
+		scores[i].Score *= 10
+	}
+	return nil
+}
+
+type binder struct{ bound map[string]string }
+
+func (b *binder) Name() string { return "Binder" }
+func (b *binder) Bind(_ context.Context, _ *framework.CycleState, p *corev1.Pod, node string) *framework.Status {
+	b.bound[p.Name] = node
+	return nil
+}
+
+func snapshot(n int) *cache.Snapshot {
+	var nodes []*framework.NodeInfo
+	for i := range n {
+		ni := framework.NewNodeInfo()
+		ni.SetNode(&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("node-%d", i)}})
+		nodes = append(nodes, ni)
+	}
+	return cache.NewSnapshot(nodes...)
+}
+
+func newFramework(t *testing.T, pct int32, plugins ...framework.Plugin) *Framework {
+	t.Helper()
+	reg := framework.Registry{}
+	var refs []PluginRef
+	for _, p := range plugins {
+		reg[p.Name()] = func(json.RawMessage, framework.Handle) (framework.Plugin, error) { return p, nil }
+		refs = append(refs, PluginRef{Name: p.Name(), Weight: 2})
+	}
+	f, err := New(Options{SchedulerName: "test", Plugins: refs, Registry: reg, PercentageOfNodesToScore: pct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestFilterAndScore(t *testing.T) {
+	b := &binder{bound: map[string]string{}}
+	f := newFramework(t, 100, rejectPrefix{"node-1"}, byName{}, b)
+	f.SetSnapshot(snapshot(20))
+	ctx := context.Background()
+	state := framework.NewCycleState()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	feasible, rejected, err := f.FindNodesThatFit(ctx, state, pod, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// node-1 and node-10..19 are rejected.
+	if len(feasible) != 9 || len(rejected) != 11 {
+		t.Fatalf("%d feasible, %d rejected", len(feasible), len(rejected))
+	}
+	if s := rejected["node-13"]; s.Code() != framework.Unschedulable || s.Plugin() != "RejectPrefix" {
+		t.Fatalf("node-13: %v from %q", s, s.Plugin())
+	}
+	scores, err := f.PrioritizeNodes(ctx, state, pod, feasible)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range scores {
+		var i int64
+		fmt.Sscanf(s.Name, "node-%d", &i)
+		if s.Score != i%10*10*2 {
+			t.Fatalf("%s scored %d, want normalised and weighted %d", s.Name, s.Score, i%10*10*2)
+		}
+	}
+	if st := f.RunBind(ctx, state, pod, "node-9"); !st.IsSuccess() || b.bound["p"] != "node-9" {
+		t.Fatalf("bind: %v %v", st, b.bound)
+	}
+}
+
+func TestEnoughFeasibleNodesInABigCluster(t *testing.T) {
+	f := newFramework(t, 0, rejectPrefix{"none"}, &binder{})
+	for total, want := range map[int]int{50: 50, 100: 100, 1000: 420, 5000: 500, 20000: 1000} {
+		if got := f.numFeasibleNodesToFind(total); got != want {
+			t.Errorf("%d nodes: find %d, want %d", total, got, want)
+		}
+	}
+	f.SetSnapshot(snapshot(5000))
+	seen := map[string]bool{}
+	for range 3 {
+		feasible, _, err := f.FindNodesThatFit(context.Background(), framework.NewCycleState(), &corev1.Pod{}, nil)
+		if err != nil || len(feasible) != 500 {
+			t.Fatalf("%d feasible, %v", len(feasible), err)
+		}
+		for _, n := range feasible {
+			if seen[n.Name()] {
+				t.Fatalf("node %s examined twice in three cycles of 500 out of 5000: the search does not rotate", n.Name())
+			}
+			seen[n.Name()] = true
+		}
+	}
+}
+
+func TestConfigurationErrors(t *testing.T) {
+	if _, err := New(Options{Plugins: []PluginRef{{Name: "Missing"}}, Registry: framework.Registry{}}); err == nil || !strings.Contains(err.Error(), `no plugin named "Missing"`) {
+		t.Errorf("unknown plugin: %v", err)
+	}
+	reg := framework.Registry{"F": func(json.RawMessage, framework.Handle) (framework.Plugin, error) { return rejectPrefix{}, nil }}
+	if _, err := New(Options{Plugins: []PluginRef{{Name: "F"}}, Registry: reg}); err == nil || !strings.Contains(err.Error(), "no Bind plugin") {
+		t.Errorf("no binder: %v", err)
+	}
+}
