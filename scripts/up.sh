@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts (or stops) a one-host Gantry control plane in the background: a
-# single-member gantry-store and a gantry-apiserver on it, with a cluster CA,
-# an admin token and an admin kubeconfig.
+# Starts (or stops) a one-host Gantry cluster in the background: a
+# single-member gantry-store, a gantry-apiserver on it (with a cluster CA,
+# an admin token and an admin kubeconfig), gantry-scheduler, and a
+# gantry-agent on containerd (the system's, or one of our own).
 #
 # Usage: scripts/up.sh [up|down]      (normally through `make up` / `make down`)
 #
@@ -40,6 +41,7 @@ readonly metrics_url=http://127.0.0.1:2381
 readonly api_port=6443
 readonly api_url=https://127.0.0.1:${api_port}
 readonly agent_healthz=http://127.0.0.1:10248/healthz
+readonly scheduler_healthz=http://127.0.0.1:10259/healthz
 readonly pod_cidr=10.244.0.0/24
 readonly system_containerd=/run/containerd/containerd.sock
 readonly own_containerd=/run/gantry/containerd/containerd.sock
@@ -154,6 +156,11 @@ ensure_tokens() {
 		changed=1
 	fi
 	(umask 077 && grep ",system:node:${node_name}," "${tokens}" | cut -d, -f1 >"${pki}/agent.token")
+	if ! grep -q ",system:kube-scheduler," "${tokens}"; then
+		(umask 077 && printf '%s,system:kube-scheduler,kube-scheduler,""\n' "$(new_token)" >>"${tokens}")
+		changed=1
+	fi
+	(umask 077 && grep ",system:kube-scheduler," "${tokens}" | cut -d, -f1 >"${pki}/scheduler.token")
 	if ((changed)) && running_pid gantry-apiserver >/dev/null; then
 		say "the token file changed; restarting gantry-apiserver"
 		stop gantry-apiserver
@@ -238,6 +245,13 @@ start_agent() {
 		--root-dir "${state}/agent"
 }
 
+scheduler_ready() { curl -fsS --max-time 2 "${scheduler_healthz}" >/dev/null 2>&1; }
+
+start_scheduler() {
+	start gantry-scheduler scheduler_ready \
+		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/scheduler.token"
+}
+
 usage_hint() {
 	cat <<EOF
 
@@ -245,12 +259,13 @@ Gantry is up:
   API server  ${api_url}        (log: ${state}/gantry-apiserver.log)
   store       ${client_url}  (etcd v3 API; data: ${data}; log: ${state}/gantry-store.log)
 
+  scheduler   (log: ${state}/gantry-scheduler.log; metrics: http://127.0.0.1:10259/metrics)
   node agent  ${node_name}  (log: ${state}/gantry-agent.log; containerd: ${containerd_sock})
 
 Use kubectl:
   export KUBECONFIG=${kubeconfig}
   kubectl get nodes
-  kubectl run hello --image=gantry.local/busybox --overrides='{"spec":{"nodeName":"${node_name}"}}' -- httpd -f -p 8080
+  kubectl run hello --image=gantry.local/busybox -- httpd -f -p 8080
   kubectl get pods -o wide
   kubectl logs hello; kubectl exec hello -- ps
 
@@ -274,11 +289,15 @@ up() {
 	if ! running_pid gantry-agent >/dev/null && port_in_use 10250; then
 		die "port 10250 (the node agent's) is already in use (check with: ss -tlnp 'sport = :10250')"
 	fi
+	if ! running_pid gantry-scheduler >/dev/null && port_in_use 10259; then
+		die "port 10259 (the scheduler's metrics) is already in use (check with: ss -tlnp 'sport = :10259')"
+	fi
 	if ! running_pid gantry-apiserver >/dev/null && port_in_use "${api_port}"; then
 		die "port ${api_port} is already in use (check with: ss -tlnp 'sport = :${api_port}')"
 	fi
 	start_store
 	start_apiserver
+	start_scheduler
 	start_agent
 	usage_hint
 }
@@ -307,6 +326,7 @@ stop() {
 
 down() {
 	stop gantry-agent
+	stop gantry-scheduler
 	stop gantry-apiserver
 	stop gantry-store
 	# Only a containerd we started (its pid file is ours); pods' containers

@@ -82,6 +82,13 @@ func (e *env) startScheduler(config string, extra ...string) *scheduler {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return e.startSchedulerBinary(bin, config, extra...)
+}
+
+// startSchedulerBinary is startScheduler with another build of the
+// scheduler (one with extra plugins).
+func (e *env) startSchedulerBinary(bin, config string, extra ...string) *scheduler {
+	e.t.Helper()
 	dir := e.t.TempDir()
 	token := filepath.Join(dir, "token")
 	if err := os.WriteFile(token, []byte(e.cp.AdminToken+"\n"), 0o600); err != nil {

@@ -45,6 +45,7 @@ type config struct {
 	timeout               time.Duration
 	markdown              bool
 	profile               string
+	memProfile            string
 }
 
 func main() {
@@ -57,6 +58,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "give up on a workload after this long")
 	flag.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a 10 s CPU profile of the scheduler during each workload to <prefix>.<n>.pprof")
+	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a 10 s allocation profile (delta) of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.Parse()
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
@@ -132,7 +134,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	}
 	metrics := "127.0.0.1:" + strconv.Itoa(ports[0])
 	if err := sched.Start(bin, []string{"--api-servers", cp.Servers[0].URL, "--ca-file", cp.CAFile, "--token-file", token,
-		"--leader-elect=false", "--metrics-address", metrics, "--profiling=" + strconv.FormatBool(cfg.profile != "")}); err != nil {
+		"--leader-elect=false", "--metrics-address", metrics, "--profiling=" + strconv.FormatBool(cfg.profile != "" || cfg.memProfile != "")}); err != nil {
 		return err
 	}
 	defer func() {
@@ -166,7 +168,10 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 		logf("workload: %d %s", w.n, w.name)
 		if cfg.profile != "" {
-			go cpuProfile(ctx, metrics, fmt.Sprintf("%s.%d.pprof", cfg.profile, i))
+			go saveProfile(ctx, metrics, "profile", fmt.Sprintf("%s.%d.pprof", cfg.profile, i))
+		}
+		if cfg.memProfile != "" {
+			go saveProfile(ctx, metrics, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.memProfile, i))
 		}
 		r, err := measure(ctx, kube, cfg, ns, w.n, w.mk)
 		if err != nil {
@@ -206,9 +211,12 @@ func waitReady(ctx context.Context, addr string) error {
 	}
 }
 
-// cpuProfile saves a 10 s CPU profile of the scheduler.
-func cpuProfile(ctx context.Context, addr, file string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/profile?seconds=10", nil)
+// saveProfile saves a 10 s profile of the scheduler: kind "profile"
+// (CPU) or a named profile such as "allocs", whose samples are then the
+// difference over the 10 s (pprof.Index serves named profiles as deltas
+// when given seconds).
+func saveProfile(ctx context.Context, addr, kind, file string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+kind+"?seconds=10", nil)
 	if err != nil {
 		return
 	}
@@ -260,7 +268,9 @@ func basePod(name string, labels map[string]string) *corev1.Pod {
 	}
 }
 
-func plainPod(i int) *corev1.Pod { return basePod(fmt.Sprintf("p-%05d", i), map[string]string{"app": "plain"}) }
+func plainPod(i int) *corev1.Pod {
+	return basePod(fmt.Sprintf("p-%05d", i), map[string]string{"app": "plain"})
+}
 
 func spreadPod(i int) *corev1.Pod {
 	p := basePod(fmt.Sprintf("s-%05d", i), map[string]string{"app": "spread"})
