@@ -9,6 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
 )
 
 // A container that keeps failing goes into CrashLoopBackOff and its
@@ -133,6 +134,28 @@ spec:
 	}
 	if p.Status.Phase != corev1.PodFailed {
 		t.Errorf("phase %s, want Failed", p.Status.Phase)
+	}
+	// kubectl describe shows the kill among the events.
+	want := "Container main exceeded its memory limit (32Mi) and was killed by the OOM killer"
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		evs, err := e.cs.CoreV1().Events(e.ns).List(e.ctx, metav1.ListOptions{
+			FieldSelector: fields.OneTermEqualSelector("involvedObject.name", "hog").String(),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var seen []string
+		for _, ev := range evs.Items {
+			if ev.Type == corev1.EventTypeWarning && ev.Reason == "OOMKilled" && ev.Message == want {
+				return
+			}
+			seen = append(seen, ev.Reason+": "+ev.Message)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no OOMKilled event %q; events: %q", want, seen)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -51,18 +51,24 @@ type worker struct {
 	reportedStart bool
 	// refreshed is when volumes were last refreshed.
 	refreshed time.Time
+	// started is when the worker started; oomReported the containers
+	// whose OOM kill has been reported.
+	started     time.Time
+	oomReported map[string]bool
 }
 
 func newWorker(m *Manager, pod *corev1.Pod) *worker {
 	w := &worker{
-		m:          m,
-		log:        m.log.With("pod", pod.Namespace+"/"+pod.Name),
-		pod:        pod,
-		wakeCh:     make(chan struct{}, 1),
-		done:       make(chan struct{}),
-		waiting:    map[string]waiting{},
-		pullFails:  map[string]int{},
-		terminated: map[string]string{},
+		m:           m,
+		log:         m.log.With("pod", pod.Namespace+"/"+pod.Name),
+		pod:         pod,
+		wakeCh:      make(chan struct{}, 1),
+		done:        make(chan struct{}),
+		waiting:     map[string]waiting{},
+		pullFails:   map[string]int{},
+		terminated:  map[string]string{},
+		started:     m.cfg.Clock.Now(),
+		oomReported: map[string]bool{},
 	}
 	w.probes = newProbes(w)
 	if pod.Status.StartTime != nil {
@@ -190,10 +196,34 @@ func (w *worker) sync(ctx context.Context) bool {
 		w.syncApps(ctx, pod, cs)
 	}
 	cs = w.list(ctx, pod)
+	w.reportOOM(pod, cs)
 	w.collectOld(ctx, cs)
 	w.writeStatus(ctx, pod, cs)
 	return false
 }
+
+// reportOOM records an event for each container the OOM killer ended
+// since the worker started (once per container).
+func (w *worker) reportOOM(pod *corev1.Pod, cs podContainers) {
+	for name, l := range cs {
+		for _, s := range l {
+			if s.State != runtime.StateExited || s.Reason != reasonOOMKilled || w.oomReported[s.ID] || s.FinishedAt.Before(w.started) {
+				continue
+			}
+			w.oomReported[s.ID] = true
+			msg := fmt.Sprintf("Container %s was killed by the OOM killer (exit code %d)", name, s.ExitCode)
+			if c := specOf(pod, name); c != nil {
+				if lim, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+					msg = fmt.Sprintf("Container %s exceeded its memory limit (%s) and was killed by the OOM killer", name, lim.String())
+				}
+			}
+			w.event(pod, corev1.EventTypeWarning, reasonOOMKilled, msg)
+		}
+	}
+}
+
+// reasonOOMKilled is the runtime's exit reason for OOM kills.
+const reasonOOMKilled = "OOMKilled"
 
 func isTerminal(p corev1.PodPhase) bool { return p == corev1.PodSucceeded || p == corev1.PodFailed }
 
