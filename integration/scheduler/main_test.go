@@ -267,6 +267,12 @@ func (e *env) waitUnschedulable(name, message string) *corev1.Pod {
 // (message "" matches any).
 func (e *env) waitEvent(pod, reason, message string) {
 	e.t.Helper()
+	e.waitEventFrom(pod, "default-scheduler", reason, message)
+}
+
+// waitEventFrom is waitEvent for events from the profile source.
+func (e *env) waitEventFrom(pod, source, reason, message string) {
+	e.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	sel := fields.Set{"involvedObject.name": pod, "reason": reason}.AsSelector().String()
 	var seen []string
@@ -275,7 +281,7 @@ func (e *env) waitEvent(pod, reason, message string) {
 		if err == nil {
 			seen = seen[:0]
 			for _, ev := range list.Items {
-				if ev.Reason == reason && (message == "" || ev.Message == message) && ev.Source.Component == "default-scheduler" {
+				if ev.Reason == reason && (message == "" || ev.Message == message) && ev.Source.Component == source {
 					return
 				}
 				seen = append(seen, ev.Reason+": "+ev.Message)

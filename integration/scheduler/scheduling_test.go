@@ -177,11 +177,20 @@ func TestHostPortConflict(t *testing.T) {
 	e.waitUnschedulable("port-2", "0/1 nodes are available: 1 node(s) didn't have free ports for the requested pod ports. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.")
 }
 
-// A pod naming another scheduler is left alone.
-func TestOtherSchedulerNameIgnored(t *testing.T) {
+// A pod naming another scheduler is left alone; a second profile of the
+// same scheduler schedules its own pods and signs their events.
+func TestProfilesAndOtherSchedulerNames(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.startScheduler("")
+	e.startScheduler(`apiVersion: gantry.dev/v1alpha1
+kind: SchedulerConfiguration
+profiles:
+- schedulerName: default-scheduler
+- schedulerName: packer
+  pluginConfig:
+  - name: NodeResourcesFit
+    args: {scoringStrategy: {type: MostAllocated}}
+`)
 	e.addNode(nodeSpec{name: "n1"})
 	p := pod("other", "")
 	p.Spec.SchedulerName = "someone-else"
@@ -195,6 +204,11 @@ func TestOtherSchedulerNameIgnored(t *testing.T) {
 	if got.Spec.NodeName != "" || len(got.Status.Conditions) != 0 {
 		t.Fatalf("the other scheduler's pod was touched: %s", describe(got))
 	}
+	p = pod("packed", "")
+	p.Spec.SchedulerName = "packer"
+	e.create(p)
+	e.waitScheduled("packed")
+	e.waitEventFrom("packed", "packer", "Scheduled", "Successfully assigned default/packed to n1")
 }
 
 // The metrics endpoint reports attempts.

@@ -145,7 +145,10 @@ func schedule(ctx context.Context, cfg *Config, conf *config.Configuration, regi
 		InitialBackoff: time.Duration(conf.PodInitialBackoffSeconds) * time.Second,
 		MaxBackoff:     time.Duration(conf.PodMaxBackoffSeconds) * time.Second,
 	})
-	api := &scheduler.ClientAPI{C: c, Recorder: client.NewEventRecorder(c, "default-scheduler", cfg.Identity), Queue: q}
+	api := &scheduler.ClientAPI{C: c, Queue: q, Recorders: map[string]*client.EventRecorder{}}
+	for _, p := range conf.Profiles {
+		api.Recorders[p.SchedulerName] = client.NewEventRecorder(c, p.SchedulerName, cfg.Identity)
+	}
 	factory := client.NewInformerFactory(c, "", 0)
 	pcInformer := client.InformerFor(factory, client.PriorityClasses)
 	pcLister := client.Lister(client.PriorityClasses(c), pcInformer)

@@ -16,9 +16,11 @@ import (
 
 // ClientAPI is API over libs/client.
 type ClientAPI struct {
-	C        *client.Client
-	Recorder *client.EventRecorder
-	Queue    *queue.Queue
+	C     *client.Client
+	Queue *queue.Queue
+	// Recorders write events as each profile (the pod's schedulerName
+	// is the event's source, as in Kubernetes).
+	Recorders map[string]*client.EventRecorder
 }
 
 var _ API = (*ClientAPI)(nil)
@@ -94,9 +96,9 @@ func (a *ClientAPI) patchStatus(ctx context.Context, pod *corev1.Pod, status map
 	return err
 }
 
-// Event records an event about pod, from the default-scheduler.
+// Event records an event about pod, from its profile.
 func (a *ClientAPI) Event(pod *corev1.Pod, eventType, reason, message string) {
-	if a.Recorder != nil {
-		a.Recorder.Event(client.PodRef(pod), eventType, reason, message)
+	if r := a.Recorders[schedulerName(pod)]; r != nil {
+		r.Event(client.PodRef(pod), eventType, reason, message)
 	}
 }
