@@ -158,27 +158,36 @@ func run(ctx context.Context, cfg config) (err error) {
 		{"pods with a zone topology spread constraint", cfg.pods, 300, spreadPod},
 		{"pods with required anti-affinity (groups of 500)", cfg.antiPods, 0, antiPod},
 	}
+	// profiling tracks the profiles under way: one may outlast its
+	// workload, and the next must not start before it ends.
+	var profiling sync.WaitGroup
+	defer profiling.Wait()
 	for i, w := range workloads {
 		if w.n == 0 {
 			continue
 		}
+		profiling.Wait()
 		ns := fmt.Sprintf("bench-%d", i)
 		if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
 			return err
 		}
 		logf("workload: %d %s", w.n, w.name)
 		if cfg.profile != "" {
-			go saveProfile(ctx, metrics, "profile", fmt.Sprintf("%s.%d.pprof", cfg.profile, i))
+			profiling.Go(func() { saveProfile(ctx, metrics, "profile", fmt.Sprintf("%s.%d.pprof", cfg.profile, i)) })
 		}
 		if cfg.memProfile != "" {
-			go saveProfile(ctx, metrics, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.memProfile, i))
+			profiling.Go(func() { saveProfile(ctx, metrics, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.memProfile, i)) })
 		}
+		cpu0, cpuErr := schedulerCPU(ctx, metrics)
 		r, err := measure(ctx, kube, cfg, ns, w.n, w.mk)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
 		r.name, r.target = w.name, w.target
 		logf("  %.0f pods/s, create-to-bound p50 %v p99 %v", r.throughput, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond))
+		if cpu1, err := schedulerCPU(ctx, metrics); err == nil && cpuErr == nil {
+			logf("  scheduler CPU %.2f s, %.2f ms/pod", cpu1-cpu0, (cpu1-cpu0)*1000/float64(w.n))
+		}
 		results = append(results, r)
 		if err := sched.Crashed(); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
@@ -209,6 +218,30 @@ func waitReady(ctx context.Context, addr string) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// schedulerCPU returns the CPU seconds the scheduler process has used
+// (process_cpu_seconds_total on its metrics address).
+func schedulerCPU(ctx context.Context, addr string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+		}
+	}
+	return 0, fmt.Errorf("no process_cpu_seconds_total in %s/metrics", addr)
 }
 
 // saveProfile saves a 10 s profile of the scheduler: kind "profile"

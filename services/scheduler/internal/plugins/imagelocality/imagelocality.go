@@ -49,7 +49,50 @@ type ImageLocality struct {
 	handle framework.Handle
 }
 
-var _ framework.ScorePlugin = (*ImageLocality)(nil)
+var (
+	_ framework.PreScorePlugin = (*ImageLocality)(nil)
+	_ framework.ScorePlugin    = (*ImageLocality)(nil)
+)
+
+const preScoreStateKey framework.StateKey = "PreScore" + Name
+
+// preScoreState holds the names each of the pod's images may be known by
+// on a node, worked out once per scheduling cycle rather than per node;
+// read-only after PreScore.
+type preScoreState struct {
+	pod *corev1.Pod
+	// images has, for each of the pod's init and app containers in
+	// order, the candidate names of its image (none for no image).
+	images [][]string
+	// containers is the number of init and app containers.
+	containers int
+}
+
+// Clone returns s: it is never changed after PreScore.
+func (s *preScoreState) Clone() framework.StateData { return s }
+
+// newPreScoreState works out the candidate names of pod's images.
+func newPreScoreState(pod *corev1.Pod) *preScoreState {
+	s := &preScoreState{pod: pod, containers: len(pod.Spec.InitContainers) + len(pod.Spec.Containers)}
+	s.images = make([][]string, 0, s.containers)
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range cs {
+			var names []string
+			if cs[i].Image != "" {
+				names = candidateNames(cs[i].Image)
+			}
+			s.images = append(s.images, names)
+		}
+	}
+	return s
+}
+
+// PreScore works out the names the pod's images may be known by on the
+// nodes, for Score.
+func (pl *ImageLocality) PreScore(_ context.Context, cs *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
+	cs.Write(preScoreStateKey, newPreScoreState(pod))
+	return nil
+}
 
 // New builds the plugin; it takes no arguments (nil or {}). Score needs
 // h's SnapshotSharedLister, for the number of nodes.
@@ -70,13 +113,53 @@ func (pl *ImageLocality) Name() string { return Name }
 
 // Score returns 0..MaxNodeScore: how much of the pod's images, by size,
 // nodeInfo already has.
-func (pl *ImageLocality) Score(_ context.Context, _ *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
+func (pl *ImageLocality) Score(_ context.Context, cs *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
 	if pl.handle == nil || pl.handle.SnapshotSharedLister() == nil {
 		return 0, framework.AsStatus(errors.New("ImageLocality: no snapshot to count nodes"))
 	}
+	s := getPreScoreState(cs, pod)
+	if s == nil {
+		// Without PreScore (or for another pod): work the names out here.
+		s = newPreScoreState(pod)
+	}
+	if len(nodeInfo.ImageStates) == 0 {
+		return calculatePriority(0, s.containers), nil
+	}
 	totalNodes := len(pl.handle.SnapshotSharedLister().List())
-	containers := len(pod.Spec.InitContainers) + len(pod.Spec.Containers)
-	return calculatePriority(sumImageScores(nodeInfo, pod, totalNodes), containers), nil
+	return calculatePriority(s.sumImageScores(nodeInfo, totalNodes), s.containers), nil
+}
+
+// getPreScoreState returns the PreScore state for pod in cs, or nil.
+func getPreScoreState(cs *framework.CycleState, pod *corev1.Pod) *preScoreState {
+	if cs == nil {
+		return nil
+	}
+	d, err := cs.Read(preScoreStateKey)
+	if err != nil {
+		return nil
+	}
+	if s, ok := d.(*preScoreState); ok && s.pod == pod {
+		return s
+	}
+	return nil
+}
+
+// sumImageScores adds up the scaled sizes of the images of the pod's init
+// and app containers present on the node: each image is looked up under
+// its candidate names, in order, and counted once.
+func (s *preScoreState) sumImageScores(nodeInfo *framework.NodeInfo, totalNodes int) int64 {
+	var sum int64
+	for _, names := range s.images {
+		for _, name := range names {
+			if st, ok := nodeInfo.ImageStates[name]; ok {
+				if st != nil {
+					sum += scaledImageScore(st, totalNodes)
+				}
+				break
+			}
+		}
+	}
+	return sum
 }
 
 // calculatePriority maps the sum of image scores, clamped to
@@ -92,20 +175,6 @@ func calculatePriority(sum int64, containers int) int64 {
 	return framework.MaxNodeScore * (sum - minThreshold) / (maxThreshold - minThreshold)
 }
 
-// sumImageScores adds up the scaled sizes of the images of pod's init and
-// app containers present on the node.
-func sumImageScores(nodeInfo *framework.NodeInfo, pod *corev1.Pod, totalNodes int) int64 {
-	var sum int64
-	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
-		for i := range cs {
-			if st := lookupImage(nodeInfo.ImageStates, cs[i].Image); st != nil {
-				sum += scaledImageScore(st, totalNodes)
-			}
-		}
-	}
-	return sum
-}
-
 // scaledImageScore is the image's size times its spread over the nodes.
 func scaledImageScore(st *framework.ImageState, totalNodes int) int64 {
 	if totalNodes <= 0 {
@@ -113,20 +182,6 @@ func scaledImageScore(st *framework.ImageState, totalNodes int) int64 {
 	}
 	spread := float64(st.NumNodes) / float64(totalNodes)
 	return int64(float64(st.Size) * spread)
-}
-
-// lookupImage finds image in states under any of its names (see the
-// package comment); nil when the node does not have it.
-func lookupImage(states map[string]*framework.ImageState, image string) *framework.ImageState {
-	if image == "" {
-		return nil
-	}
-	for _, name := range candidateNames(image) {
-		if st, ok := states[name]; ok {
-			return st
-		}
-	}
-	return nil
 }
 
 // candidateNames returns the names image may be known by on a node: as

@@ -140,7 +140,7 @@ func (pl *InterPodAffinity) PreFilter(ctx context.Context, cs *framework.CycleSt
 		s.namespaceLabels = namespaceLabelsOf(nsl, pod.Namespace)
 	}
 
-	s.existingAntiAffinityCounts = pl.existingAntiAffinityCounts(ctx, pod, s.namespaceLabels, nodes)
+	s.existingAntiAffinityCounts = pl.existingAntiAffinityCounts(ctx, pod, s.namespaceLabels, pl.nodesWithRequiredAntiAffinity(nodes))
 	s.affinityCounts, s.antiAffinityCounts = pl.incomingCounts(ctx, s, nodes)
 	cs.Write(preFilterStateKey, s)
 
@@ -150,9 +150,36 @@ func (pl *InterPodAffinity) PreFilter(ctx context.Context, cs *framework.CycleSt
 	return nil, nil
 }
 
+// nodesWithRequiredAntiAffinity returns the nodes among nodes with pods
+// that have required anti-affinity terms: the snapshot's list of them
+// when nodes are the snapshot's nodes (as in a scheduling cycle), else
+// those found going over nodes. Usually there are none, or few.
+func (pl *InterPodAffinity) nodesWithRequiredAntiAffinity(nodes []*framework.NodeInfo) []*framework.NodeInfo {
+	if pl.handle != nil {
+		if l := pl.handle.SnapshotSharedLister(); l != nil && sameNodes(l.List(), nodes) {
+			return l.HavePodsWithRequiredAntiAffinityList()
+		}
+	}
+	var out []*framework.NodeInfo
+	for _, ni := range nodes {
+		if len(ni.PodsWithRequiredAntiAffinity) > 0 {
+			out = append(out, ni)
+		}
+	}
+	return out
+}
+
+// sameNodes reports whether a and b are the same slice (not merely equal).
+func sameNodes(a, b []*framework.NodeInfo) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // existingAntiAffinityCounts counts the required anti-affinity terms of
 // the pods on nodes that match pod (in pod's namespace, with nsLabels).
 func (pl *InterPodAffinity) existingAntiAffinityCounts(ctx context.Context, pod *corev1.Pod, nsLabels labels.Set, nodes []*framework.NodeInfo) pairCounts {
+	if len(nodes) == 0 {
+		return pairCounts{}
+	}
 	perNode := make([]pairCounts, len(nodes))
 	pl.forEachNode(ctx, len(nodes), func(i int) {
 		ni := nodes[i]

@@ -35,7 +35,7 @@ func NewBalancedAllocation(args json.RawMessage, _ framework.Handle) (framework.
 	if err != nil {
 		return nil, err
 	}
-	return &BalancedAllocation{scorer: resourceScorer{resources: a.Resources, useRequested: true, scorer: balancedScorer}}, nil
+	return &BalancedAllocation{scorer: newResourceScorer(a.Resources, true, balanced, nil)}, nil
 }
 
 // Name returns the plugin's name.

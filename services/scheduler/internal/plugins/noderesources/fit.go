@@ -59,7 +59,6 @@ func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
 	f := &Fit{
 		ignoredResources:      make(map[string]bool, len(a.IgnoredResources)),
 		ignoredResourceGroups: make(map[string]bool, len(a.IgnoredResourceGroups)),
-		scorer:                resourceScorer{resources: s.Resources},
 	}
 	for _, r := range a.IgnoredResources {
 		f.ignoredResources[r] = true
@@ -69,11 +68,11 @@ func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
 	}
 	switch s.Type {
 	case LeastAllocated:
-		f.scorer.scorer = leastAllocatedScorer(s.Resources)
+		f.scorer = newResourceScorer(s.Resources, false, leastAllocated, nil)
 	case MostAllocated:
-		f.scorer.scorer = mostAllocatedScorer(s.Resources)
+		f.scorer = newResourceScorer(s.Resources, false, mostAllocated, nil)
 	case RequestedToCapacityRatio:
-		f.scorer.scorer = requestedToCapacityRatioScorer(s.Resources, s.RequestedToCapacityRatio.Shape)
+		f.scorer = newResourceScorer(s.Resources, false, requestedToCapacityRatio, s.RequestedToCapacityRatio.Shape)
 	}
 	return f, nil
 }
@@ -100,14 +99,35 @@ func (f *Fit) EventsToRegister() []framework.ClusterEvent {
 // it.
 type preFilterState struct {
 	requests *framework.Resource
+	// scalars are the extended resources (and other scalar resources) the
+	// pod requests that Filter checks, sorted by name, and
+	// scalarReasons[i] the rejection for a shortage of scalars[i].
+	scalars       []corev1.ResourceName
+	scalarReasons []string
 }
 
 // Clone returns s itself.
 func (s *preFilterState) Clone() framework.StateData { return s }
 
+// newPreFilterState computes what Filter needs of a pod requesting req.
+func (f *Fit) newPreFilterState(req *framework.Resource) *preFilterState {
+	s := &preFilterState{requests: req}
+	if len(req.Scalar) == 0 {
+		return s
+	}
+	for _, name := range slices.Sorted(maps.Keys(req.Scalar)) {
+		if f.ignored(name) {
+			continue
+		}
+		s.scalars = append(s.scalars, name)
+		s.scalarReasons = append(s.scalarReasons, "Insufficient "+string(name))
+	}
+	return s
+}
+
 // PreFilter computes the pod's requests for Filter.
 func (f *Fit) PreFilter(_ context.Context, state *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) (*framework.PreFilterResult, *framework.Status) {
-	state.Write(preFilterStateKey, &preFilterState{requests: framework.PodRequests(pod, false)})
+	state.Write(preFilterStateKey, f.newPreFilterState(framework.PodRequests(pod, false)))
 	return nil, nil
 }
 
@@ -122,7 +142,7 @@ func (f *Fit) Filter(_ context.Context, state *framework.CycleState, _ *corev1.P
 	if !ok {
 		return framework.AsStatus(fmt.Errorf("%s: PreFilter state is a %T", Name, d))
 	}
-	reasons, unresolvable := f.shortages(s.requests, nodeInfo)
+	reasons, unresolvable := f.shortages(s, nodeInfo)
 	switch {
 	case len(reasons) == 0:
 		return nil
@@ -132,33 +152,39 @@ func (f *Fit) Filter(_ context.Context, state *framework.CycleState, _ *corev1.P
 	return framework.NewStatus(framework.Unschedulable, reasons...)
 }
 
-// shortages lists why the node cannot take a pod requesting req: too many
-// pods, then each resource requested beyond what is left (cpu, memory,
-// ephemeral-storage, then extended resources by name). unresolvable is
-// set when a request exceeds the node's whole allocatable, so that even
-// an empty node would not do.
-func (f *Fit) shortages(req *framework.Resource, nodeInfo *framework.NodeInfo) (reasons []string, unresolvable bool) {
+// shortages lists why the node cannot take the pod whose requests (and
+// extended resources to check) are s's: too many pods, then each
+// resource requested beyond what is left (cpu, memory, ephemeral-storage,
+// then extended resources by name). unresolvable is set when a request
+// exceeds the node's whole allocatable, so that even an empty node would
+// not do.
+func (f *Fit) shortages(s *preFilterState, nodeInfo *framework.NodeInfo) (reasons []string, unresolvable bool) {
+	req := s.requests
 	alloc, used := nodeInfo.Allocatable, nodeInfo.Requested
 	if int64(len(nodeInfo.Pods))+1 > alloc.AllowedPodNumber {
 		reasons = append(reasons, ErrReasonTooManyPods)
 	}
-	check := func(name corev1.ResourceName, want, allocatable, inUse int64) {
+	check := func(reason string, want, allocatable, inUse int64) {
 		if want > 0 && want > allocatable-inUse {
-			reasons = append(reasons, "Insufficient "+string(name))
+			reasons = append(reasons, reason)
 			unresolvable = unresolvable || want > allocatable
 		}
 	}
-	check(corev1.ResourceCPU, req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
-	check(corev1.ResourceMemory, req.Memory, alloc.Memory, used.Memory)
-	check(corev1.ResourceEphemeralStorage, req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
-	for _, name := range slices.Sorted(maps.Keys(req.Scalar)) {
-		if f.ignored(name) {
-			continue
-		}
-		check(name, req.Scalar[name], alloc.Scalar[name], used.Scalar[name])
+	check(reasonInsufficientCPU, req.MilliCPU, alloc.MilliCPU, used.MilliCPU)
+	check(reasonInsufficientMemory, req.Memory, alloc.Memory, used.Memory)
+	check(reasonInsufficientEphemeralStorage, req.EphemeralStorage, alloc.EphemeralStorage, used.EphemeralStorage)
+	for i, name := range s.scalars {
+		check(s.scalarReasons[i], req.Scalar[name], alloc.Scalar[name], used.Scalar[name])
 	}
 	return reasons, unresolvable
 }
+
+// The rejections for a shortage of the usual resources.
+const (
+	reasonInsufficientCPU              = "Insufficient " + string(corev1.ResourceCPU)
+	reasonInsufficientMemory           = "Insufficient " + string(corev1.ResourceMemory)
+	reasonInsufficientEphemeralStorage = "Insufficient " + string(corev1.ResourceEphemeralStorage)
+)
 
 // ignored reports whether name is an extended resource that FitArgs'
 // IgnoredResources or IgnoredResourceGroups leave unchecked.

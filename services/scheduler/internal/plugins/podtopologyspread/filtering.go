@@ -64,6 +64,20 @@ func (d *domainCounts) globalMin(minDomains int32) int {
 	return d.min
 }
 
+// recount sets d's histogram and minimum from d.pods, for counts summed
+// into d.pods directly: the state adding them one by one would give.
+func (d *domainCounts) recount() {
+	clear(d.hist)
+	d.min = 0
+	first := true
+	for _, n := range d.pods {
+		d.hist[n]++
+		if first || n < d.min {
+			d.min, first = n, false
+		}
+	}
+}
+
 func (d *domainCounts) clone() *domainCounts {
 	return &domainCounts{pods: maps.Clone(d.pods), hist: maps.Clone(d.hist), min: d.min}
 }
@@ -79,13 +93,17 @@ type preFilterState struct {
 	counts      []*domainCounts
 	// nodeAffinity is the incoming pod's, for nodeAffinityPolicy.
 	nodeAffinity *nodeAffinity
+	// pod is the incoming pod and selfMatch[i] 1 if constraints[i]
+	// selects it (else 0): Filter adds it to the node's domain.
+	pod       *corev1.Pod
+	selfMatch []int
 }
 
 // Clone copies the counts, which AddPod and RemovePod change.
 func (s *preFilterState) Clone() framework.StateData {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c := &preFilterState{constraints: s.constraints, nodeAffinity: s.nodeAffinity, counts: make([]*domainCounts, len(s.counts))}
+	c := &preFilterState{constraints: s.constraints, nodeAffinity: s.nodeAffinity, pod: s.pod, selfMatch: s.selfMatch, counts: make([]*domainCounts, len(s.counts))}
 	for i, d := range s.counts {
 		c.counts[i] = d.clone()
 	}
@@ -100,9 +118,15 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, cs *framework.CycleS
 	if err != nil {
 		return nil, framework.AsStatus(fmt.Errorf("get constraints from pod: %w", err))
 	}
-	s := &preFilterState{constraints: constraints, nodeAffinity: newNodeAffinity(pod), counts: make([]*domainCounts, len(constraints))}
+	s := &preFilterState{
+		constraints: constraints, nodeAffinity: newNodeAffinity(pod), counts: make([]*domainCounts, len(constraints)),
+		pod: pod, selfMatch: make([]int, len(constraints)),
+	}
 	for i := range s.counts {
 		s.counts[i] = newDomainCounts()
+		if constraints[i].selects(pod) {
+			s.selfMatch[i] = 1
+		}
 	}
 	if len(constraints) > 0 {
 		pl.countDomains(ctx, s, pod, nodes)
@@ -114,37 +138,33 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, cs *framework.CycleS
 	return nil, nil
 }
 
-// domainCount is one node's contribution to a constraint's domain.
-type domainCount struct {
-	constraint int
-	value      string
-	pods       int
-}
-
-// countDomains fills s.counts from the pods on nodes.
+// countDomains fills s.counts from the pods on nodes. What each node
+// contributes (its topology values and matching pods) comes from
+// pl.counts while the node is unchanged.
 func (pl *PodTopologySpread) countDomains(ctx context.Context, s *preFilterState, pod *corev1.Pod, nodes []*framework.NodeInfo) {
-	perNode := make([][]domainCount, len(nodes))
+	k := len(s.constraints)
+	buf := getResults(len(nodes) * k)
+	defer putResults(buf)
+	results := *buf
+	pass := pl.counts.beginPass(s.constraints, pod.Namespace)
 	pl.forEachNode(ctx, len(nodes), func(n int) {
-		node := nodes[n].Node
-		if node == nil || !hasAllTopologyKeys(node.Labels, s.constraints) {
+		ni := nodes[n]
+		if ni.Node == nil {
+			return
+		}
+		rs := results[n*k : n*k+k]
+		// Only the nodes with every topology label count.
+		if !pass.fill(n, ni, rs) {
 			return
 		}
 		for i := range s.constraints {
-			c := &s.constraints[i]
-			if !c.includesNode(pod, node, s.nodeAffinity) {
-				continue
-			}
-			perNode[n] = append(perNode[n], domainCount{
-				constraint: i,
-				value:      node.Labels[c.topologyKey],
-				pods:       countMatching(nodes[n].Pods, c, pod.Namespace),
-			})
+			rs[i].counted = s.constraints[i].includesNode(pod, ni.Node, s.nodeAffinity)
 		}
 	})
-	for _, dcs := range perNode {
-		for _, dc := range dcs {
-			s.counts[dc.constraint].add(dc.value, dc.pods)
-		}
+	domains := pass.end(nodes, results)
+	for i, d := range s.counts {
+		sumDomains(results, k, i, domains[i], func(v string, pods int) { d.pods[v] = pods })
+		d.recount()
 	}
 }
 
@@ -231,7 +251,9 @@ func (pl *PodTopologySpread) Filter(_ context.Context, cs *framework.CycleState,
 			return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeLabelNotMatch)
 		}
 		self := 0
-		if c.selects(pod) {
+		if pod == s.pod {
+			self = s.selfMatch[i]
+		} else if c.selects(pod) {
 			self = 1
 		}
 		skew := s.counts[i].pods[v] + self - s.counts[i].globalMin(c.minDomains)

@@ -60,6 +60,9 @@ type PodTopologySpread struct {
 	// systemDefaulted: the default constraints are the system ones, under
 	// which nodes missing a zone label still get hostname spreading.
 	systemDefaulted bool
+	// counts caches, across scheduling cycles, what each unchanged node
+	// contributes to a constraint: its topology value and matching pods.
+	counts *countCache
 }
 
 var (
@@ -83,7 +86,7 @@ func New(args json.RawMessage, h framework.Handle) (framework.Plugin, error) {
 	if err := validateArgs(&a); err != nil {
 		return nil, fmt.Errorf("%s args: %w", Name, err)
 	}
-	pl := &PodTopologySpread{handle: h, defaultConstraints: a.DefaultConstraints}
+	pl := &PodTopologySpread{handle: h, defaultConstraints: a.DefaultConstraints, counts: newCountCache()}
 	if a.DefaultingType == SystemDefaulting {
 		pl.defaultConstraints = systemDefaultConstraints
 		pl.systemDefaulted = true

@@ -15,8 +15,10 @@ const preScoreStateKey framework.StateKey = "PreScore" + Name
 
 // preScoreState is what PreScore computes for Score; read-only after.
 type preScoreState struct {
-	// constraints are the ScheduleAnyway constraints.
+	// constraints are the ScheduleAnyway constraints, keys[i] the key of
+	// what constraints[i] counts in the pod's namespace (for the cache).
 	constraints []constraint
+	keys        []countKey
 	// ignoredNodes lack a topology label and score 0.
 	ignoredNodes sets.Set[string]
 	// counts[i] are the matching pods per domain of the feasible nodes for
@@ -57,30 +59,52 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, cs *framework.CycleSt
 	s := initPreScoreState(constraints, filteredNodes, requireAllTopologies)
 
 	aff := newNodeAffinity(pod)
-	perNode := make([][]domainCount, len(allNodes))
+	k := len(constraints)
+	buf := getResults(len(allNodes) * k)
+	defer putResults(buf)
+	results := *buf
+	pass := pl.counts.beginPass(constraints, pod.Namespace)
+	s.keys = pass.keys
+	// feasible[i][d]: the domain the cache knows as d is one of a feasible
+	// node for constraints[i] (none for hostname constraints).
+	feasible := make([][]bool, k)
+	for i := range constraints {
+		if len(s.counts[i]) == 0 {
+			continue
+		}
+		known := pass.knownDomains(i)
+		feasible[i] = make([]bool, len(known))
+		for d, v := range known {
+			feasible[i][d] = hasKey(s.counts[i], v)
+		}
+	}
 	pl.forEachNode(ctx, len(allNodes), func(n int) {
-		node := allNodes[n].Node
-		if node == nil || (requireAllTopologies && !hasAllTopologyKeys(node.Labels, constraints)) {
+		ni := allNodes[n]
+		if ni.Node == nil {
+			return
+		}
+		rs := results[n*k : n*k+k]
+		if !pass.fill(n, ni, rs) && requireAllTopologies {
 			return
 		}
 		for i := range constraints {
-			c := &constraints[i]
-			if !c.includesNode(pod, node, aff) {
+			r := &rs[i]
+			if len(s.counts[i]) == 0 || !constraints[i].includesNode(pod, ni.Node, aff) {
 				continue
 			}
-			v := node.Labels[c.topologyKey]
 			// Only the domains of feasible nodes matter (and none for
-			// hostname constraints).
-			if _, ok := s.counts[i][v]; !ok {
-				continue
+			// hostname constraints). A node without the label is in
+			// domain "" (when not all labels are required).
+			if r.state == fromCache {
+				r.counted = feasible[i][r.domain]
+			} else {
+				r.counted = hasKey(s.counts[i], pass.value(i, r))
 			}
-			perNode[n] = append(perNode[n], domainCount{constraint: i, value: v, pods: countMatching(allNodes[n].Pods, c, pod.Namespace)})
 		}
 	})
-	for _, dcs := range perNode {
-		for _, dc := range dcs {
-			s.counts[dc.constraint][dc.value] += int64(dc.pods)
-		}
+	domains := pass.end(allNodes, results)
+	for i := range constraints {
+		sumDomains(results, k, i, domains[i], func(v string, pods int) { s.counts[i][v] += int64(pods) })
 	}
 	cs.Write(preScoreStateKey, s)
 	return nil
@@ -151,13 +175,22 @@ func (pl *PodTopologySpread) Score(_ context.Context, cs *framework.CycleState, 
 		}
 		var n int64
 		if c.topologyKey == corev1.LabelHostname {
-			n = int64(countMatching(nodeInfo.Pods, c, pod.Namespace))
+			n = int64(pl.hostnameCount(s, i, pod, nodeInfo))
 		} else {
 			n = s.counts[i][v]
 		}
 		score += float64(n)*s.weights[i] + float64(c.maxSkew-1)
 	}
 	return int64(math.Round(score)), nil
+}
+
+// hostnameCount is the number of pods on nodeInfo that s.constraints[i]
+// (a hostname constraint) counts, through the cache.
+func (pl *PodTopologySpread) hostnameCount(s *preScoreState, i int, pod *corev1.Pod, nodeInfo *framework.NodeInfo) int {
+	if i >= len(s.keys) || s.keys[i].namespace != pod.Namespace {
+		return countMatching(nodeInfo.Pods, &s.constraints[i], pod.Namespace)
+	}
+	return pl.counts.lookup(&s.constraints[i], s.keys[i], pod.Namespace, nodeInfo)
 }
 
 // NormalizeScore maps the scores onto 0..MaxNodeScore, reversed: the
