@@ -118,12 +118,16 @@ func (s *Status) Plugin() string {
 	return s.plugin
 }
 
-// WithPlugin records which plugin returned s and returns s.
+// WithPlugin returns s marked as returned by the named plugin. s itself is
+// not modified (a plugin may return one shared Status from concurrent
+// calls): a copy is made when the name differs.
 func (s *Status) WithPlugin(name string) *Status {
-	if s != nil {
-		s.plugin = name
+	if s == nil || s.plugin == name {
+		return s
 	}
-	return s
+	c := *s
+	c.plugin = name
+	return &c
 }
 
 func (s *Status) String() string {
