@@ -1,10 +1,11 @@
 package defaultpreemption
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Defaults of Kubernetes' DefaultPreemptionArgs.
@@ -35,8 +36,7 @@ func DefaultArgs() Args {
 // rawArgs is what the profile's pluginConfig may hold: Args, plus the
 // apiVersion and kind a KubeSchedulerConfiguration file carries.
 type rawArgs struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	helper.TypeMeta
 	Args
 }
 
@@ -44,15 +44,11 @@ type rawArgs struct {
 // a field left out keeps its default. Unknown fields are an error.
 func ParseArgs(raw json.RawMessage) (Args, error) {
 	in := rawArgs{Args: DefaultArgs()}
-	if len(bytes.TrimSpace(raw)) > 0 && !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&in); err != nil {
-			return Args{}, fmt.Errorf("%s args: %w", Name, err)
-		}
+	if err := helper.DecodeArgs(Name, raw, &in); err != nil {
+		return Args{}, err
 	}
-	if in.Kind != "" && in.Kind != "DefaultPreemptionArgs" {
-		return Args{}, fmt.Errorf("%s args: kind %q, want DefaultPreemptionArgs", Name, in.Kind)
+	if err := in.CheckKind(Name, "DefaultPreemptionArgs"); err != nil {
+		return Args{}, err
 	}
 	if err := in.Args.Validate(); err != nil {
 		return Args{}, fmt.Errorf("%s args: %w", Name, err)

@@ -19,7 +19,6 @@
 package imagelocality
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,6 +29,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -97,13 +97,8 @@ func (pl *ImageLocality) PreScore(_ context.Context, cs *framework.CycleState, p
 // New builds the plugin; it takes no arguments (nil or {}). Score needs
 // h's SnapshotSharedLister, for the number of nodes.
 func New(args json.RawMessage, h framework.Handle) (framework.Plugin, error) {
-	if len(bytes.TrimSpace(args)) > 0 {
-		dec := json.NewDecoder(bytes.NewReader(args))
-		dec.DisallowUnknownFields()
-		var none struct{}
-		if err := dec.Decode(&none); err != nil {
-			return nil, fmt.Errorf("%s takes no arguments: %w", Name, err)
-		}
+	if err := helper.DecodeStrict(args, &struct{}{}); err != nil {
+		return nil, fmt.Errorf("%s takes no arguments: %w", Name, err)
 	}
 	return &ImageLocality{handle: h}, nil
 }

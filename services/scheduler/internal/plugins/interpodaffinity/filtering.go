@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Filter's rejection reasons, exactly as kube-scheduler words them.
@@ -181,7 +182,7 @@ func (pl *InterPodAffinity) existingAntiAffinityCounts(ctx context.Context, pod 
 		return pairCounts{}
 	}
 	perNode := make([]pairCounts, len(nodes))
-	pl.forEachNode(ctx, len(nodes), func(i int) {
+	helper.ForEachNode(ctx, pl.handle, len(nodes), func(i int) {
 		ni := nodes[i]
 		if ni.Node == nil || len(ni.PodsWithRequiredAntiAffinity) == 0 {
 			return
@@ -211,7 +212,7 @@ func (pl *InterPodAffinity) incomingCounts(ctx context.Context, s *preFilterStat
 		return affinity, antiAffinity
 	}
 	perNode := make([][2]pairCounts, len(nodes))
-	pl.forEachNode(ctx, len(nodes), func(i int) {
+	helper.ForEachNode(ctx, pl.handle, len(nodes), func(i int) {
 		ni := nodes[i]
 		if ni.Node == nil {
 			return
@@ -265,15 +266,7 @@ func updateState(cs *framework.CycleState, p *framework.PodInfo, nodeInfo *frame
 }
 
 func getPreFilterState(cs *framework.CycleState) (*preFilterState, error) {
-	d, err := cs.Read(preFilterStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", preFilterStateKey, err)
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to interpodaffinity.preFilterState error", d)
-	}
-	return s, nil
+	return helper.ReadState[*preFilterState](cs, preFilterStateKey)
 }
 
 // Filter checks, in Kubernetes' order, the incoming pod's required

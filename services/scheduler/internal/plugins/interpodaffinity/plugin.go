@@ -1,16 +1,14 @@
 package interpodaffinity
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -85,15 +83,8 @@ func New(args json.RawMessage, h framework.Handle) (framework.Plugin, error) {
 
 func decodeArgs(raw json.RawMessage) (Args, error) {
 	var a Args
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return a, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return a, fmt.Errorf("%s args: %w", Name, err)
-	}
-	return a, nil
+	err := helper.DecodeArgs(Name, raw, &a)
+	return a, err
 }
 
 // Name returns the plugin's name.
@@ -115,33 +106,6 @@ func (pl *InterPodAffinity) namespaceLister() NamespaceLister {
 		return p.NamespaceLister()
 	}
 	return nil
-}
-
-// nodeLister returns the snapshot of the cycle, or an error if the
-// plugin was built without a Handle.
-func (pl *InterPodAffinity) nodeLister() (framework.NodeInfoLister, error) {
-	if pl.handle == nil {
-		return nil, errors.New("InterPodAffinity: no framework handle to list nodes")
-	}
-	l := pl.handle.SnapshotSharedLister()
-	if l == nil {
-		return nil, errors.New("InterPodAffinity: empty shared lister")
-	}
-	return l, nil
-}
-
-// forEachNode calls do(i) for i in [0, n), in parallel when the Handle
-// offers a Parallelizer. do must only write to its own index's results.
-func (pl *InterPodAffinity) forEachNode(ctx context.Context, n int, do func(i int)) {
-	if pl.handle != nil {
-		if p := pl.handle.Parallelizer(); p != nil {
-			p.Until(ctx, n, do)
-			return
-		}
-	}
-	for i := 0; i < n; i++ {
-		do(i)
-	}
 }
 
 // namespaceLabelsOf returns the labels of namespace ns for matching

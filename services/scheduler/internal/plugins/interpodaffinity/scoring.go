@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 const preScoreStateKey framework.StateKey = "PreScore" + Name
@@ -73,7 +74,7 @@ type scoreInput struct {
 // The nodes argument (the feasible nodes) is not used: the pods that
 // matter run anywhere.
 func (pl *InterPodAffinity) PreScore(ctx context.Context, cs *framework.CycleState, pod *corev1.Pod, _ []*framework.NodeInfo) *framework.Status {
-	lister, err := pl.nodeLister()
+	lister, err := helper.NodeLister(Name, pl.handle)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
@@ -106,7 +107,7 @@ func (pl *InterPodAffinity) PreScore(ctx context.Context, cs *framework.CycleSta
 		nodes = lister.List()
 	}
 	perNode := make([]topologyScores, len(nodes))
-	pl.forEachNode(ctx, len(nodes), func(i int) {
+	helper.ForEachNode(ctx, pl.handle, len(nodes), func(i int) {
 		ni := nodes[i]
 		if ni.Node == nil || len(ni.Node.Labels) == 0 {
 			return
@@ -205,13 +206,5 @@ func (pl *InterPodAffinity) NormalizeScore(_ context.Context, cs *framework.Cycl
 }
 
 func getPreScoreState(cs *framework.CycleState) (*preScoreState, error) {
-	d, err := cs.Read(preScoreStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", preScoreStateKey, err)
-	}
-	s, ok := d.(*preScoreState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to interpodaffinity.preScoreState error", d)
-	}
-	return s, nil
+	return helper.ReadState[*preScoreState](cs, preScoreStateKey)
 }

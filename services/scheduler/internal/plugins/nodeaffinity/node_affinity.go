@@ -15,7 +15,6 @@
 package nodeaffinity
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -24,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -60,8 +60,7 @@ type Args struct {
 // rawArgs also accepts the apiVersion and kind that a
 // KubeSchedulerConfiguration file carries.
 type rawArgs struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
+	helper.TypeMeta
 	Args
 }
 
@@ -110,17 +109,11 @@ func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
 // checked by New.
 func ParseArgs(raw json.RawMessage) (Args, error) {
 	var in rawArgs
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return in.Args, nil
+	if err := helper.DecodeArgs(Name, raw, &in); err != nil {
+		return Args{}, err
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return Args{}, fmt.Errorf("%s args: %w", Name, err)
-	}
-	if in.Kind != "" && in.Kind != "NodeAffinityArgs" {
-		return Args{}, fmt.Errorf("%s args: kind %q, want NodeAffinityArgs", Name, in.Kind)
+	if err := in.CheckKind(Name, "NodeAffinityArgs"); err != nil {
+		return Args{}, err
 	}
 	return in.Args, nil
 }
@@ -213,11 +206,9 @@ func (pl *NodeAffinity) Filter(_ context.Context, state *framework.CycleState, p
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonEnforced)
 	}
 	var required *requiredAffinity
-	if d, err := state.Read(preFilterStateKey); err == nil {
-		s, ok := d.(*preFilterState)
-		if !ok {
-			return framework.AsStatus(fmt.Errorf("%s: PreFilter state is a %T", Name, d))
-		}
+	if s, found, err := helper.LookupPluginState[*preFilterState](state, preFilterStateKey, Name, "PreFilter"); err != nil {
+		return framework.AsStatus(err)
+	} else if found {
 		required = s.required
 	} else {
 		required = podRequiredAffinity(pod)
@@ -268,11 +259,9 @@ func (pl *NodeAffinity) Score(_ context.Context, state *framework.CycleState, po
 		return 0, framework.AsStatus(fmt.Errorf("%s: node %q not found", Name, nodeInfo.Name()))
 	}
 	var preferred preferredTerms
-	if d, err := state.Read(preScoreStateKey); err == nil {
-		s, ok := d.(*preScoreState)
-		if !ok {
-			return 0, framework.AsStatus(fmt.Errorf("%s: PreScore state is a %T", Name, d))
-		}
+	if s, found, err := helper.LookupPluginState[*preScoreState](state, preScoreStateKey, Name, "PreScore"); err != nil {
+		return 0, framework.AsStatus(err)
+	} else if found {
 		preferred = s.preferred
 	} else if preferred, err = podPreferredTerms(pod); err != nil {
 		return 0, framework.AsStatus(fmt.Errorf("%s: %w", Name, err))
@@ -284,15 +273,6 @@ func (pl *NodeAffinity) Score(_ context.Context, state *framework.CycleState, po
 // framework.MaxNodeScore (integer division, as Kubernetes'
 // DefaultNormalizeScore); when no node matches any term, all stay 0.
 func (pl *NodeAffinity) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	var highest int64
-	for _, s := range scores {
-		highest = max(highest, s.Score)
-	}
-	if highest == 0 {
-		return nil
-	}
-	for i := range scores {
-		scores[i].Score = framework.MaxNodeScore * scores[i].Score / highest
-	}
+	helper.DefaultNormalizeScore(framework.MaxNodeScore, false, scores)
 	return nil
 }

@@ -3,14 +3,13 @@
 package nodename
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -31,12 +30,8 @@ var (
 
 // New builds the plugin; it takes no arguments (nil, null or {}).
 func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
-	if raw := bytes.TrimSpace(args); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&struct{}{}); err != nil {
-			return nil, fmt.Errorf("%s takes no args: %w", Name, err)
-		}
+	if err := helper.NoArgs(Name, args); err != nil {
+		return nil, err
 	}
 	return &NodeName{}, nil
 }

@@ -6,14 +6,13 @@
 package nodeports
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -38,12 +37,8 @@ var (
 
 // New builds the plugin; it takes no arguments (nil, null or {}).
 func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
-	if raw := bytes.TrimSpace(args); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&struct{}{}); err != nil {
-			return nil, fmt.Errorf("%s takes no args: %w", Name, err)
-		}
+	if err := helper.NoArgs(Name, args); err != nil {
+		return nil, err
 	}
 	return &NodePorts{}, nil
 }
@@ -80,13 +75,9 @@ func (pl *NodePorts) PreFilter(_ context.Context, state *framework.CycleState, p
 
 // Filter rejects a node where one of the pod's host ports is in use.
 func (pl *NodePorts) Filter(_ context.Context, state *framework.CycleState, _ *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
-	d, err := state.Read(preFilterStateKey)
+	ports, err := helper.PluginState[preFilterState](state, preFilterStateKey, Name, "PreFilter")
 	if err != nil {
-		return framework.AsStatus(fmt.Errorf("%s: reading %q from the cycle state: %w", Name, preFilterStateKey, err))
-	}
-	ports, ok := d.(preFilterState)
-	if !ok {
-		return framework.AsStatus(fmt.Errorf("%s: PreFilter state is a %T", Name, d))
+		return framework.AsStatus(err)
 	}
 	for _, hp := range ports {
 		if nodeInfo.PortInUse(hp) {

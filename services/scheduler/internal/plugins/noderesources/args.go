@@ -1,7 +1,6 @@
 package noderesources
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // ScoringStrategyType names how NodeResourcesFit scores nodes.
@@ -97,14 +98,14 @@ func DefaultResources() []ResourceSpec {
 // KubeSchedulerConfiguration file carries, are allowed.
 func ParseFitArgs(raw json.RawMessage) (FitArgs, error) {
 	var in struct {
-		typeMeta
+		helper.TypeMeta
 		FitArgs
 	}
-	if err := decodeArgs(raw, &in); err != nil {
-		return FitArgs{}, fmt.Errorf("%s args: %w", Name, err)
+	if err := helper.DecodeArgs(Name, raw, &in); err != nil {
+		return FitArgs{}, err
 	}
-	if err := in.checkKind("NodeResourcesFitArgs"); err != nil {
-		return FitArgs{}, fmt.Errorf("%s args: %w", Name, err)
+	if err := in.CheckKind(Name, "NodeResourcesFitArgs"); err != nil {
+		return FitArgs{}, err
 	}
 	a := in.FitArgs
 	if a.ScoringStrategy == nil {
@@ -123,14 +124,14 @@ func ParseFitArgs(raw json.RawMessage) (FitArgs, error) {
 // and kind are allowed.
 func ParseBalancedAllocationArgs(raw json.RawMessage) (BalancedAllocationArgs, error) {
 	var in struct {
-		typeMeta
+		helper.TypeMeta
 		BalancedAllocationArgs
 	}
-	if err := decodeArgs(raw, &in); err != nil {
-		return BalancedAllocationArgs{}, fmt.Errorf("%s args: %w", BalancedAllocationName, err)
+	if err := helper.DecodeArgs(BalancedAllocationName, raw, &in); err != nil {
+		return BalancedAllocationArgs{}, err
 	}
-	if err := in.checkKind("NodeResourcesBalancedAllocationArgs"); err != nil {
-		return BalancedAllocationArgs{}, fmt.Errorf("%s args: %w", BalancedAllocationName, err)
+	if err := in.CheckKind(BalancedAllocationName, "NodeResourcesBalancedAllocationArgs"); err != nil {
+		return BalancedAllocationArgs{}, err
 	}
 	a := in.BalancedAllocationArgs
 	a.Resources = defaultWeights(a.Resources)
@@ -150,33 +151,6 @@ func ParseBalancedAllocationArgs(raw json.RawMessage) (BalancedAllocationArgs, e
 		return BalancedAllocationArgs{}, fmt.Errorf("%s args: %w", BalancedAllocationName, err)
 	}
 	return a, nil
-}
-
-// typeMeta is the apiVersion and kind of args in a
-// KubeSchedulerConfiguration file.
-type typeMeta struct {
-	APIVersion string `json:"apiVersion,omitempty"`
-	Kind       string `json:"kind,omitempty"`
-}
-
-// checkKind accepts no kind or kind.
-func (m typeMeta) checkKind(kind string) error {
-	if m.Kind != "" && m.Kind != kind {
-		return fmt.Errorf("kind %q, want %s", m.Kind, kind)
-	}
-	return nil
-}
-
-// decodeArgs decodes raw into v, rejecting unknown fields; nil, empty
-// and null leave v alone.
-func decodeArgs(raw json.RawMessage, v any) error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
 }
 
 // defaultWeights returns the default resources for none, and otherwise a

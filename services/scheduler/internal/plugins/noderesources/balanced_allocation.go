@@ -3,11 +3,11 @@ package noderesources
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // BalancedAllocationName is NodeResourcesBalancedAllocation's name in the
@@ -57,11 +57,9 @@ func (ba *BalancedAllocation) PreScore(_ context.Context, state *framework.Cycle
 // Score scores the node 100 × (1 - the standard deviation of its
 // resources' requested fractions), counting the pod.
 func (ba *BalancedAllocation) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
-	if d, err := state.Read(balancedPreScoreStateKey); err == nil {
-		s, ok := d.(*preScoreState)
-		if !ok {
-			return 0, framework.AsStatus(fmt.Errorf("%s: PreScore state is a %T", BalancedAllocationName, d))
-		}
+	if s, found, err := helper.LookupPluginState[*preScoreState](state, balancedPreScoreStateKey, BalancedAllocationName, "PreScore"); err != nil {
+		return 0, framework.AsStatus(err)
+	} else if found {
 		return ba.scorer.score(nodeInfo, s.podRequests), nil
 	}
 	reqs := ba.scorer.podRequests(pod)

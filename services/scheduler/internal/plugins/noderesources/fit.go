@@ -3,7 +3,6 @@ package noderesources
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is NodeResourcesFit's name in the registry and in profiles.
@@ -134,13 +134,9 @@ func (f *Fit) PreFilter(_ context.Context, state *framework.CycleState, pod *cor
 // Filter rejects a node without room for the pod, with a reason for each
 // resource short (see the package documentation for the codes).
 func (f *Fit) Filter(_ context.Context, state *framework.CycleState, _ *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
-	d, err := state.Read(preFilterStateKey)
+	s, err := helper.PluginState[*preFilterState](state, preFilterStateKey, Name, "PreFilter")
 	if err != nil {
-		return framework.AsStatus(fmt.Errorf("%s: reading %q from the cycle state: %w", Name, preFilterStateKey, err))
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return framework.AsStatus(fmt.Errorf("%s: PreFilter state is a %T", Name, d))
+		return framework.AsStatus(err)
 	}
 	reasons, unresolvable := f.shortages(s, nodeInfo)
 	switch {
@@ -226,11 +222,9 @@ func (f *Fit) PreScore(_ context.Context, state *framework.CycleState, pod *core
 
 // Score scores the node by the scoring strategy, in 0..100.
 func (f *Fit) Score(_ context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (int64, *framework.Status) {
-	if d, err := state.Read(preScoreStateKey); err == nil {
-		s, ok := d.(*preScoreState)
-		if !ok {
-			return 0, framework.AsStatus(fmt.Errorf("%s: PreScore state is a %T", Name, d))
-		}
+	if s, found, err := helper.LookupPluginState[*preScoreState](state, preScoreStateKey, Name, "PreScore"); err != nil {
+		return 0, framework.AsStatus(err)
+	} else if found {
 		return f.scorer.score(nodeInfo, s.podRequests), nil
 	}
 	return f.scorer.score(nodeInfo, f.scorer.podRequests(pod)), nil

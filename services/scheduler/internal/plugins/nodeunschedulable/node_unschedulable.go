@@ -11,15 +11,13 @@
 package nodeunschedulable
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
-	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/tainttoleration"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -53,12 +51,8 @@ var (
 
 // New builds the plugin; it takes no arguments (nil, null or {}).
 func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
-	if raw := bytes.TrimSpace(args); len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&struct{}{}); err != nil {
-			return nil, fmt.Errorf("%s takes no args: %w", Name, err)
-		}
+	if err := helper.NoArgs(Name, args); err != nil {
+		return nil, err
 	}
 	return &NodeUnschedulable{}, nil
 }
@@ -83,10 +77,10 @@ func (pl *NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, 
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNodeNotFound)
 	}
 	node := nodeInfo.Node
-	if node.Spec.Unschedulable && !tainttoleration.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {
+	if node.Spec.Unschedulable && !helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonUnschedulable)
 	}
-	if !ready(node) && !tainttoleration.TolerationsTolerateTaint(pod.Spec.Tolerations, &notReadyTaint) {
+	if !ready(node) && !helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &notReadyTaint) {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNotReady)
 	}
 	return nil

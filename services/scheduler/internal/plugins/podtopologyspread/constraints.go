@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // constraint is a parsed corev1.TopologySpreadConstraint.
@@ -302,40 +303,6 @@ func (a *nodeAffinity) matches(node *corev1.Node) bool {
 // hasUntoleratedTaint reports whether one of the NoSchedule or NoExecute
 // taints is tolerated by none of the tolerations.
 func hasUntoleratedTaint(taints []corev1.Taint, tolerations []corev1.Toleration) bool {
-	for i := range taints {
-		t := &taints[i]
-		if t.Effect != corev1.TaintEffectNoSchedule && t.Effect != corev1.TaintEffectNoExecute {
-			continue
-		}
-		tolerated := false
-		for j := range tolerations {
-			if tolerates(&tolerations[j], t) {
-				tolerated = true
-				break
-			}
-		}
-		if !tolerated {
-			return true
-		}
-	}
-	return false
-}
-
-// tolerates reports whether tol tolerates taint: same effect (or any),
-// same key (or any, with Exists), and Exists or an equal value. Lt and Gt
-// (alpha in Kubernetes, off by default) tolerate nothing.
-func tolerates(tol *corev1.Toleration, taint *corev1.Taint) bool {
-	if tol.Effect != "" && tol.Effect != taint.Effect {
-		return false
-	}
-	if tol.Key != "" && tol.Key != taint.Key {
-		return false
-	}
-	switch tol.Operator {
-	case "", corev1.TolerationOpEqual:
-		return tol.Value == taint.Value
-	case corev1.TolerationOpExists:
-		return true
-	}
-	return false
+	_, found := helper.FindUntoleratedTaint(taints, tolerations, helper.DoNotScheduleTaint)
+	return found
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 const preFilterStateKey framework.StateKey = "PreFilter" + Name
@@ -147,7 +148,7 @@ func (pl *PodTopologySpread) countDomains(ctx context.Context, s *preFilterState
 	defer putResults(buf)
 	results := *buf
 	pass := pl.counts.beginPass(s.constraints, pod.Namespace)
-	pl.forEachNode(ctx, len(nodes), func(n int) {
+	helper.ForEachNode(ctx, pl.handle, len(nodes), func(n int) {
 		ni := nodes[n]
 		if ni.Node == nil {
 			return
@@ -212,15 +213,7 @@ func (s *preFilterState) updateWithPod(podToSchedule, pod *corev1.Pod, node *cor
 }
 
 func getPreFilterState(cs *framework.CycleState) (*preFilterState, error) {
-	d, err := cs.Read(preFilterStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", preFilterStateKey, err)
-	}
-	s, ok := d.(*preFilterState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to podtopologyspread.preFilterState error", d)
-	}
-	return s, nil
+	return helper.ReadState[*preFilterState](cs, preFilterStateKey)
 }
 
 // Filter checks each DoNotSchedule constraint: the node must have the

@@ -1,8 +1,6 @@
 package podtopologyspread
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -96,13 +95,8 @@ func New(args json.RawMessage, h framework.Handle) (framework.Plugin, error) {
 
 func decodeArgs(raw json.RawMessage) (Args, error) {
 	a := Args{DefaultingType: SystemDefaulting}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return a, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&a); err != nil {
-		return a, fmt.Errorf("%s args: %w", Name, err)
+	if err := helper.DecodeArgs(Name, raw, &a); err != nil {
+		return a, err
 	}
 	if a.DefaultingType == "" {
 		a.DefaultingType = SystemDefaulting
@@ -161,32 +155,5 @@ func (pl *PodTopologySpread) EventsToRegister() []framework.ClusterEvent {
 	return []framework.ClusterEvent{
 		{Resource: framework.ResourcePod, Action: framework.ActionAll},
 		{Resource: framework.ResourceNode, Action: framework.ActionAdd | framework.ActionDelete | framework.ActionUpdateNodeLabel | framework.ActionUpdateNodeTaint},
-	}
-}
-
-// nodeLister returns the snapshot of the cycle, or an error if the
-// plugin was built without a Handle.
-func (pl *PodTopologySpread) nodeLister() (framework.NodeInfoLister, error) {
-	if pl.handle == nil {
-		return nil, errors.New("PodTopologySpread: no framework handle to list nodes")
-	}
-	l := pl.handle.SnapshotSharedLister()
-	if l == nil {
-		return nil, errors.New("PodTopologySpread: empty shared lister")
-	}
-	return l, nil
-}
-
-// forEachNode calls do(i) for i in [0, n), in parallel when the Handle
-// offers a Parallelizer. do must only write to its own index's results.
-func (pl *PodTopologySpread) forEachNode(ctx context.Context, n int, do func(i int)) {
-	if pl.handle != nil {
-		if p := pl.handle.Parallelizer(); p != nil {
-			p.Until(ctx, n, do)
-			return
-		}
-	}
-	for i := 0; i < n; i++ {
-		do(i)
 	}
 }

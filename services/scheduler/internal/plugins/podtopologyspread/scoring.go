@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 const preScoreStateKey framework.StateKey = "PreScore" + Name
@@ -38,7 +39,7 @@ func (s *preScoreState) Clone() framework.StateData { return s }
 // all the snapshot's nodes. It returns Skip when there is nothing to
 // score.
 func (pl *PodTopologySpread) PreScore(ctx context.Context, cs *framework.CycleState, pod *corev1.Pod, filteredNodes []*framework.NodeInfo) *framework.Status {
-	lister, err := pl.nodeLister()
+	lister, err := helper.NodeLister(Name, pl.handle)
 	if err != nil {
 		return framework.AsStatus(err)
 	}
@@ -78,7 +79,7 @@ func (pl *PodTopologySpread) PreScore(ctx context.Context, cs *framework.CycleSt
 			feasible[i][d] = hasKey(s.counts[i], v)
 		}
 	}
-	pl.forEachNode(ctx, len(allNodes), func(n int) {
+	helper.ForEachNode(ctx, pl.handle, len(allNodes), func(n int) {
 		ni := allNodes[n]
 		if ni.Node == nil {
 			return
@@ -230,13 +231,5 @@ func hasKey(m map[string]int64, k string) bool {
 }
 
 func getPreScoreState(cs *framework.CycleState) (*preScoreState, error) {
-	d, err := cs.Read(preScoreStateKey)
-	if err != nil {
-		return nil, fmt.Errorf("reading %q from cycleState: %w", preScoreStateKey, err)
-	}
-	s, ok := d.(*preScoreState)
-	if !ok {
-		return nil, fmt.Errorf("%+v convert to podtopologyspread.preScoreState error", d)
-	}
-	return s, nil
+	return helper.ReadState[*preScoreState](cs, preScoreStateKey)
 }

@@ -3,13 +3,13 @@
 // the nodes with the fewest PreferNoSchedule taints it does not tolerate,
 // as in kube-scheduler.
 //
-// The toleration rules (ToleratesTaint, TolerationsTolerateTaint) are
-// exported for the other plugins that check a taint, such as
-// NodeUnschedulable.
+// The toleration rules (ToleratesTaint, TolerationsTolerateTaint) are in
+// package helper, shared with the other plugins that check a taint, such
+// as NodeUnschedulable and PodTopologySpread; ToleratesTaint here is
+// helper's, kept for this package's callers.
 package tainttoleration
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/helper"
 )
 
 // Name is the plugin's name in the registry and in profiles.
@@ -49,24 +50,10 @@ var (
 
 // New builds the plugin; it takes no arguments (nil, null or {}).
 func New(args json.RawMessage, _ framework.Handle) (framework.Plugin, error) {
-	if err := checkNoArgs(args); err != nil {
+	if err := helper.NoArgs(Name, args); err != nil {
 		return nil, err
 	}
 	return &TaintToleration{}, nil
-}
-
-// checkNoArgs accepts nil, null and an empty object.
-func checkNoArgs(raw json.RawMessage) error {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&struct{}{}); err != nil {
-		return fmt.Errorf("%s takes no args: %w", Name, err)
-	}
-	return nil
 }
 
 // Name returns the plugin's name.
@@ -89,7 +76,7 @@ func (pl *TaintToleration) Filter(_ context.Context, _ *framework.CycleState, po
 	if nodeInfo == nil || nodeInfo.Node == nil {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, errReasonNodeNotFound)
 	}
-	taint, found := firstUntolerated(nodeInfo.Node.Spec.Taints, pod.Spec.Tolerations, doNotSchedule)
+	taint, found := helper.FindUntoleratedTaint(nodeInfo.Node.Spec.Taints, pod.Spec.Tolerations, helper.DoNotScheduleTaint)
 	if !found {
 		return nil
 	}
@@ -130,11 +117,9 @@ func (pl *TaintToleration) Score(_ context.Context, state *framework.CycleState,
 		return 0, framework.AsStatus(fmt.Errorf("%s: node %q not found", Name, nodeInfo.Name()))
 	}
 	var tolerations []corev1.Toleration
-	if d, err := state.Read(preScoreStateKey); err == nil {
-		s, ok := d.(*preScoreState)
-		if !ok {
-			return 0, framework.AsStatus(fmt.Errorf("%s: PreScore state is a %T", Name, d))
-		}
+	if s, found, err := helper.LookupPluginState[*preScoreState](state, preScoreStateKey, Name, "PreScore"); err != nil {
+		return 0, framework.AsStatus(err)
+	} else if found {
 		tolerations = s.tolerations
 	} else {
 		tolerations = preferNoScheduleTolerations(pod.Spec.Tolerations)
@@ -142,7 +127,7 @@ func (pl *TaintToleration) Score(_ context.Context, state *framework.CycleState,
 	var n int64
 	for i := range nodeInfo.Node.Spec.Taints {
 		t := &nodeInfo.Node.Spec.Taints[i]
-		if t.Effect == corev1.TaintEffectPreferNoSchedule && !TolerationsTolerateTaint(tolerations, t) {
+		if t.Effect == corev1.TaintEffectPreferNoSchedule && !helper.TolerationsTolerateTaint(tolerations, t) {
 			n++
 		}
 	}
@@ -153,29 +138,6 @@ func (pl *TaintToleration) Score(_ context.Context, state *framework.CycleState,
 // the most untolerated PreferNoSchedule taints scores 0, a node with none
 // 100.
 func (pl *TaintToleration) NormalizeScore(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, scores []framework.NodeScore) *framework.Status {
-	normalizeScores(scores, true)
+	helper.DefaultNormalizeScore(framework.MaxNodeScore, true, scores)
 	return nil
-}
-
-// normalizeScores scales scores linearly so that the highest becomes
-// framework.MaxNodeScore (with integer division, as Kubernetes'
-// DefaultNormalizeScore), then, when reverse is set, subtracts each from
-// MaxNodeScore. When no score is above 0 they are left alone, or all set
-// to MaxNodeScore when reversed.
-func normalizeScores(scores []framework.NodeScore, reverse bool) {
-	var highest int64
-	for _, s := range scores {
-		highest = max(highest, s.Score)
-	}
-	for i := range scores {
-		switch {
-		case highest == 0 && reverse:
-			scores[i].Score = framework.MaxNodeScore
-		case highest == 0:
-		case reverse:
-			scores[i].Score = framework.MaxNodeScore - framework.MaxNodeScore*scores[i].Score/highest
-		default:
-			scores[i].Score = framework.MaxNodeScore * scores[i].Score / highest
-		}
-	}
 }
