@@ -65,6 +65,9 @@ type Framework struct {
 	all        []framework.Plugin
 
 	nextStart atomic.Int64
+	// statusBuf holds FindNodesThatFit's rejections; only the scheduling
+	// loop calls it, one cycle at a time.
+	statusBuf []*framework.Status
 }
 
 var _ framework.Handle = (*Framework)(nil)
@@ -333,7 +336,9 @@ func (f *Framework) numFeasibleNodesToFind(total int) int {
 
 // FindNodesThatFit filters the nodes in parallel, starting where the
 // previous cycle stopped so that every node gets its turn, and returns
-// the feasible ones with the rejection of each other node examined.
+// the feasible ones; when there are none, also the rejection of each node
+// (which is what explaining the failure and preemption need). Calls must
+// not overlap.
 func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, pre *framework.PreFilterResult) ([]*framework.NodeInfo, framework.NodeToStatus, error) {
 	all := f.snapshot.List()
 	nodes := all
@@ -374,7 +379,14 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 	var examined atomic.Int64
 	var mu sync.Mutex
 	var firstErr error
-	statuses := make([]*framework.Status, len(nodes))
+	// The rejections are kept in a buffer reused from cycle to cycle, and
+	// turned into the NodeToStatus map only when no node fits: a cycle
+	// that finds a node (the common case) builds no map of thousands.
+	if cap(f.statusBuf) < len(nodes) {
+		f.statusBuf = make([]*framework.Status, len(nodes))
+	}
+	statuses := f.statusBuf[:len(nodes)]
+	defer clear(statuses)
 	f.par.Until(filterCtx, len(nodes), func(i int) {
 		idx := (start + i) % len(nodes)
 		ni := nodes[idx]
@@ -414,11 +426,6 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 			compact = append(compact, ni)
 		}
 	}
-	for i, s := range statuses {
-		if s != nil {
-			rejected[nodes[i].Name()] = s
-		}
-	}
 	f.nextStart.Store(int64((start + int(examined.Load())) % len(nodes)))
 	feasible = compact
 
@@ -438,6 +445,13 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 			return nil, nil, err
 		}
 		feasible = kept
+	}
+	if len(feasible) == 0 {
+		for i, s := range statuses {
+			if s != nil {
+				rejected[nodes[i].Name()] = s
+			}
+		}
 	}
 	return feasible, rejected, nil
 }

@@ -85,11 +85,16 @@ func TestFilterAndScore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// node-1 and node-10..19 are rejected.
-	if len(feasible) != 9 || len(rejected) != 11 {
-		t.Fatalf("%d feasible, %d rejected", len(feasible), len(rejected))
+	// node-1 and node-10..19 are rejected; the rejections are reported
+	// only when no node fits.
+	if len(feasible) != 9 || len(rejected) != 0 {
+		t.Fatalf("%d feasible, %d rejections reported", len(feasible), len(rejected))
 	}
-	if s := rejected["node-13"]; s.Code() != framework.Unschedulable || s.Plugin() != "RejectPrefix" {
+	none := newFramework(t, 100, rejectPrefix{"node-"}, &binder{})
+	none.SetSnapshot(snapshot(20))
+	if feasible, rejected, err := none.FindNodesThatFit(ctx, framework.NewCycleState(), pod, nil); err != nil || len(feasible) != 0 || len(rejected) != 20 {
+		t.Fatalf("nothing fits: %d feasible, %d rejected, %v", len(feasible), len(rejected), err)
+	} else if s := rejected["node-13"]; s.Code() != framework.Unschedulable || s.Plugin() != "RejectPrefix" {
 		t.Fatalf("node-13: %v from %q", s, s.Plugin())
 	}
 	scores, err := f.PrioritizeNodes(ctx, state, pod, feasible)
