@@ -142,13 +142,14 @@ func containerStatus(info containers.Container, proc *tasktypes.Process) runtime
 		case tasktypes.Status_RUNNING, tasktypes.Status_PAUSED, tasktypes.Status_PAUSING:
 			s.State = runtime.StateRunning
 		case tasktypes.Status_STOPPED:
-			// Exited but not yet recorded (finalize raced with us).
+			// Exited but not yet recorded (finalize raced with us): the
+			// cgroup tells an OOM kill, as finalize will record it.
 			s.State = runtime.StateExited
 			s.ExitCode = int(proc.ExitStatus)
 			if proc.ExitedAt != nil {
 				s.FinishedAt = proc.ExitedAt.AsTime()
 			}
-			s.Reason = exitReason(s.ExitCode, false)
+			s.Reason = exitReason(s.ExitCode, s.ExitCode == 128+9 && oomKilled(l[labelCgroup]))
 		default:
 			s.State = runtime.StateUnknown
 		}
