@@ -46,13 +46,6 @@ type QueuedPod struct {
 	backoffUntil time.Time
 }
 
-func priority(p *corev1.Pod) int32 {
-	if p.Spec.Priority != nil {
-		return *p.Spec.Priority
-	}
-	return 0
-}
-
 // Config tunes the queue.
 type Config struct {
 	InitialBackoff, MaxBackoff time.Duration
@@ -118,7 +111,7 @@ func New(cfg Config) *Queue {
 }
 
 func activeLess(a, b *QueuedPod) bool {
-	pa, pb := priority(a.Pod), priority(b.Pod)
+	pa, pb := framework.PodPriority(a.Pod), framework.PodPriority(b.Pod)
 	if pa != pb {
 		return pa > pb
 	}

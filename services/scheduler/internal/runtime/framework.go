@@ -246,42 +246,6 @@ func (f *Framework) RunFilterPlugins(ctx context.Context, state *framework.Cycle
 	return nil
 }
 
-// RunFilterPluginsWithNominatedPods filters a node as if the pods
-// nominated to it with at least the pod's priority were already there
-// (they preempted for room they have not got yet), then as it is.
-func (f *Framework) RunFilterPluginsWithNominatedPods(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
-	var nominated []*framework.PodInfo
-	if c := f.opts.Client; c != nil {
-		for _, pi := range c.PodsNominatedTo(nodeInfo.Name()) {
-			if pi.Pod.UID != pod.UID && podPriority(pi.Pod) >= podPriority(pod) {
-				nominated = append(nominated, pi)
-			}
-		}
-	}
-	if len(nominated) == 0 {
-		return f.RunFilterPlugins(ctx, state, pod, nodeInfo)
-	}
-	ni := nodeInfo.Clone()
-	st := state.Clone()
-	for _, pi := range nominated {
-		ni.AddPod(pi)
-		if s := f.RunPreFilterExtensionAddPod(ctx, st, pod, pi, ni); !s.IsSuccess() {
-			return s
-		}
-	}
-	if s := f.RunFilterPlugins(ctx, st, pod, ni); !s.IsSuccess() {
-		return s
-	}
-	return f.RunFilterPlugins(ctx, state, pod, nodeInfo)
-}
-
-func podPriority(p *corev1.Pod) int32 {
-	if p.Spec.Priority != nil {
-		return *p.Spec.Priority
-	}
-	return 0
-}
-
 // RunPreFilterExtensionAddPod tells every PreFilterExtensions of an
 // added pod.
 func (f *Framework) RunPreFilterExtensionAddPod(ctx context.Context, state *framework.CycleState, podToSchedule *corev1.Pod, podToAdd *framework.PodInfo, nodeInfo *framework.NodeInfo) *framework.Status {
@@ -390,7 +354,7 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 	f.par.Until(filterCtx, len(nodes), func(i int) {
 		idx := (start + i) % len(nodes)
 		ni := nodes[idx]
-		s := f.RunFilterPluginsWithNominatedPods(filterCtx, state, pod, ni)
+		s := framework.RunFilterPluginsWithNominatedPods(filterCtx, f, state, pod, ni)
 		examined.Add(1)
 		if s.IsSuccess() {
 			k := found.Add(1)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gantry-dev/gantry/services/scheduler/framework"
 )
 
 // candidate is a node where deleting victims makes the pod fit.
@@ -15,7 +17,7 @@ type candidate struct {
 }
 
 // highestPriority is the priority of the most important victim.
-func (c *candidate) highestPriority() int32 { return podPriority(c.victims[0]) }
+func (c *candidate) highestPriority() int32 { return framework.PodPriority(c.victims[0]) }
 
 // prioritySum adds up the victims' priorities, each shifted by
 // MaxInt32+1 to be positive, so that more victims always weigh more even
@@ -23,7 +25,7 @@ func (c *candidate) highestPriority() int32 { return podPriority(c.victims[0]) }
 func (c *candidate) prioritySum() int64 {
 	var sum int64
 	for _, v := range c.victims {
-		sum += int64(podPriority(v)) + math.MaxInt32 + 1
+		sum += int64(framework.PodPriority(v)) + math.MaxInt32 + 1
 	}
 	return sum
 }
@@ -35,7 +37,7 @@ func (c *candidate) earliestStartOfHighest(now time.Time) time.Time {
 	top := c.highestPriority()
 	earliest := startTime(c.victims[0], now)
 	for _, v := range c.victims[1:] {
-		if podPriority(v) != top {
+		if framework.PodPriority(v) != top {
 			continue
 		}
 		if t := startTime(v, now); t.Before(earliest) {

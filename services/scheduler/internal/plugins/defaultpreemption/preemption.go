@@ -109,9 +109,9 @@ func (pl *DefaultPreemption) eligible(pod *corev1.Pod, filtered framework.NodeTo
 	}
 	// Otherwise, while its victims are still terminating, wait for them
 	// rather than preempting more.
-	prio := podPriority(pod)
+	prio := framework.PodPriority(pod)
 	for _, pi := range nodeInfo.Pods {
-		if pi.Pod.DeletionTimestamp != nil && podPriority(pi.Pod) < prio {
+		if pi.Pod.DeletionTimestamp != nil && framework.PodPriority(pi.Pod) < prio {
 			return false, "not eligible due to a terminating pod on the nominated node"
 		}
 	}
@@ -225,9 +225,9 @@ func (pl *DefaultPreemption) prepare(ctx context.Context, pod *corev1.Pod, c *ca
 	}
 	pl.log.Debug("preempting", "pod", pod.Namespace+"/"+pod.Name, "node", c.node, "victims", len(c.victims))
 
-	prio := podPriority(pod)
+	prio := framework.PodPriority(pod)
 	for _, pi := range client.PodsNominatedTo(c.node) {
-		if pi.Pod.UID == pod.UID || podPriority(pi.Pod) >= prio {
+		if pi.Pod.UID == pod.UID || framework.PodPriority(pi.Pod) >= prio {
 			continue
 		}
 		// Not critical: such a pod merely retries on this node first.

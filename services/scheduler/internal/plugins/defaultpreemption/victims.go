@@ -16,14 +16,6 @@ const (
 	reasonNotHelpful = "Preemption is not helpful for scheduling"
 )
 
-// podPriority is a pod's priority: spec.priority, 0 when unset.
-func podPriority(pod *corev1.Pod) int32 {
-	if pod.Spec.Priority != nil {
-		return *pod.Spec.Priority
-	}
-	return 0
-}
-
 // selectVictims finds the pods to delete from nodeInfo so that pod fits:
 // all pods of lower priority are removed, and then as many as possible
 // are put back, the most important first. nodeInfo and state must be
@@ -32,10 +24,10 @@ func podPriority(pod *corev1.Pod) int32 {
 // filters' status; one without lower-priority pods gets
 // UnschedulableAndUnresolvable.
 func (pl *DefaultPreemption) selectVictims(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) ([]*corev1.Pod, *framework.Status) {
-	prio := podPriority(pod)
+	prio := framework.PodPriority(pod)
 	var potential []*framework.PodInfo
 	for _, pi := range nodeInfo.Pods {
-		if podPriority(pi.Pod) < prio {
+		if framework.PodPriority(pi.Pod) < prio {
 			potential = append(potential, pi)
 		}
 	}
@@ -60,7 +52,7 @@ func (pl *DefaultPreemption) selectVictims(ctx context.Context, state *framework
 	// Pods that would not fit even with every lower-priority pod gone keep
 	// the filters' reason (say "Insufficient cpu"). Affinity of the pod to
 	// a would-be victim is not considered, as in Kubernetes.
-	if s := pl.filterWithNominatedPods(ctx, state, pod, nodeInfo); !s.IsSuccess() {
+	if s := framework.RunFilterPluginsWithNominatedPods(ctx, pl.h, state, pod, nodeInfo); !s.IsSuccess() {
 		return nil, s
 	}
 
@@ -73,7 +65,7 @@ func (pl *DefaultPreemption) selectVictims(ctx context.Context, state *framework
 		if s := add(pi); !s.IsSuccess() {
 			return nil, asError(s)
 		}
-		s := pl.filterWithNominatedPods(ctx, state, pod, nodeInfo)
+		s := framework.RunFilterPluginsWithNominatedPods(ctx, pl.h, state, pod, nodeInfo)
 		if s.IsSuccess() {
 			continue // reprieved
 		}
@@ -86,48 +78,6 @@ func (pl *DefaultPreemption) selectVictims(ctx context.Context, state *framework
 		victims = append(victims, pi.Pod)
 	}
 	return victims, nil
-}
-
-// filterWithNominatedPods runs the filters as if the pods nominated to the
-// node with a priority at least the pod's were already there, since they
-// will get there first. If the pod fits with them, the filters run again
-// without them: a filter such as inter-pod affinity may pass only with
-// them present, and they are not there yet.
-func (pl *DefaultPreemption) filterWithNominatedPods(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) *framework.Status {
-	withState, withNode, added, s := pl.addNominatedPods(ctx, state, pod, nodeInfo)
-	if !s.IsSuccess() {
-		return s
-	}
-	s = pl.h.RunFilterPlugins(ctx, withState, pod, withNode)
-	if !s.IsSuccess() || !added {
-		return s
-	}
-	return pl.h.RunFilterPlugins(ctx, state, pod, nodeInfo)
-}
-
-// addNominatedPods returns clones of state and nodeInfo with the pods
-// nominated to the node with a priority at least the pod's added, or state
-// and nodeInfo themselves when there are none.
-func (pl *DefaultPreemption) addNominatedPods(ctx context.Context, state *framework.CycleState, pod *corev1.Pod, nodeInfo *framework.NodeInfo) (*framework.CycleState, *framework.NodeInfo, bool, *framework.Status) {
-	prio := podPriority(pod)
-	var outState *framework.CycleState
-	var outNode *framework.NodeInfo
-	for _, pi := range pl.h.Client().PodsNominatedTo(nodeInfo.Name()) {
-		if pi.Pod.UID == pod.UID || podPriority(pi.Pod) < prio {
-			continue
-		}
-		if outNode == nil {
-			outState, outNode = state.Clone(), nodeInfo.Clone()
-		}
-		outNode.AddPod(pi)
-		if s := pl.h.RunPreFilterExtensionAddPod(ctx, outState, pod, pi, outNode); !s.IsSuccess() {
-			return nil, nil, false, asError(s)
-		}
-	}
-	if outNode == nil {
-		return state, nodeInfo, false, nil
-	}
-	return outState, outNode, true, nil
 }
 
 // asError turns a failed PreFilterExtensions call into an Error status:
@@ -143,7 +93,7 @@ func asError(s *framework.Status) *framework.Status {
 // one running longer (an earlier start time; unstarted pods count as
 // starting now).
 func moreImportant(a, b *corev1.Pod, now time.Time) bool {
-	pa, pb := podPriority(a), podPriority(b)
+	pa, pb := framework.PodPriority(a), framework.PodPriority(b)
 	if pa != pb {
 		return pa > pb
 	}
