@@ -7,11 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/extender"
 )
-
-// MaxExtenderPriority is the top score an extender gives; it is scaled to
-// the plugins' MaxNodeScore.
-const MaxExtenderPriority int64 = 10
 
 // Extender is an HTTP scheduler extender (package extender).
 type Extender interface {
@@ -59,9 +56,8 @@ func runExtenderPrioritize(ctx context.Context, e Extender, pod *corev1.Pod, nod
 	if err != nil {
 		return fmt.Errorf("extender %s: %w", e.Name(), err)
 	}
-	scale := framework.MaxNodeScore / MaxExtenderPriority
 	for i := range totals {
-		totals[i].Score += scores[totals[i].Name] * weight * scale
+		totals[i].Score += extender.ScaleScore(scores[totals[i].Name], weight)
 	}
 	return nil
 }
