@@ -181,7 +181,7 @@ func schedule(ctx context.Context, cfg *Config, conf *config.Configuration, regi
 		}
 	}
 	q.SetPluginEvents(pluginEvents)
-	cch := cache.New(0)
+	cch := cache.New()
 	sched := scheduler.New(scheduler.Config{Profiles: profiles, Queue: q, Cache: cch, API: api, Metrics: m, Log: cfg.Log.With("component", "scheduler")})
 
 	podInformer := client.InformerFor(factory, client.Pods)

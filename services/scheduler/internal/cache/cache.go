@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,18 +19,14 @@ import (
 type podState struct {
 	pod  *corev1.Pod
 	node string
-	// assumed: placed by the scheduler, not yet seen bound by the informer.
+	// assumed: placed by the scheduler, not yet seen bound by the
+	// informer. It stays until the informer confirms it, or ForgetPod.
 	assumed bool
-	// deadline, once the binding finished, after which an assumed pod the
-	// informer never confirmed is dropped (0: never).
-	deadline time.Time
 }
 
 // Cache is safe for concurrent use.
 type Cache struct {
 	mu    sync.Mutex
-	ttl   time.Duration
-	now   func() time.Time
 	nodes map[string]*framework.NodeInfo
 	pods  map[types.UID]*podState
 	// order is the sorted node names; dirty the names changed since the
@@ -42,12 +37,9 @@ type Cache struct {
 	images map[string]*framework.ImageState
 }
 
-// New returns an empty cache; assumed pods whose binding finished are
-// forgotten after ttl if the informer never reports them (0: never).
-func New(ttl time.Duration) *Cache {
+// New returns an empty cache.
+func New() *Cache {
 	return &Cache{
-		ttl:    ttl,
-		now:    time.Now,
 		nodes:  map[string]*framework.NodeInfo{},
 		pods:   map[types.UID]*podState{},
 		dirty:  map[string]bool{},
@@ -93,15 +85,6 @@ func (c *Cache) AssumePod(pod *corev1.Pod) error {
 	}
 	c.addPodLocked(pod, true)
 	return nil
-}
-
-// FinishBinding starts the expiry clock of an assumed pod.
-func (c *Cache) FinishBinding(pod *corev1.Pod) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ps, ok := c.pods[pod.UID]; ok && ps.assumed && c.ttl > 0 {
-		ps.deadline = c.now().Add(c.ttl)
-	}
 }
 
 // ForgetPod takes an assumed pod back (its binding failed).
@@ -232,26 +215,6 @@ func (c *Cache) imageStatesOf(node *corev1.Node) map[string]*framework.ImageStat
 	return out
 }
 
-// CleanupExpired drops assumed pods whose bindings finished longer than
-// the TTL ago and that the informer never confirmed.
-func (c *Cache) CleanupExpired() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	now := c.now()
-	for uid, ps := range c.pods {
-		if ps.assumed && !ps.deadline.IsZero() && now.After(ps.deadline) {
-			c.removePodLocked(ps, uid)
-		}
-	}
-}
-
-// NodeCount returns the number of nodes.
-func (c *Cache) NodeCount() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.order)
-}
-
 // UpdateSnapshot brings s up to date with the cache, copying only the
 // nodes that changed since the last call.
 func (c *Cache) UpdateSnapshot(s *Snapshot) {
@@ -298,20 +261,6 @@ func (c *Cache) UpdateSnapshot(s *Snapshot) {
 			}
 		}
 	}
-}
-
-// Dump returns the pods the cache holds per node, for debugging and tests.
-func (c *Cache) Dump() map[string][]string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	out := map[string][]string{}
-	for name, n := range c.nodes {
-		for _, p := range n.Pods {
-			out[name] = append(out[name], p.Pod.Namespace+"/"+p.Pod.Name)
-		}
-		sort.Strings(out[name])
-	}
-	return out
 }
 
 func insertSorted(s []string, v string) []string {

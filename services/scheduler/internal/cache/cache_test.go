@@ -26,7 +26,7 @@ func pod(name, node, cpu string) *corev1.Pod {
 }
 
 func TestAssumeConfirmForget(t *testing.T) {
-	c := New(0)
+	c := New()
 	c.AddNode(node("n1"))
 	c.AddNode(node("n2"))
 	s := NewEmptySnapshot()
@@ -64,7 +64,7 @@ func TestAssumeConfirmForget(t *testing.T) {
 }
 
 func TestSnapshotFollowsNodesAndAffinity(t *testing.T) {
-	c := New(0)
+	c := New()
 	s := NewEmptySnapshot()
 	c.AddPod(pod("early", "n1", "")) // before its node
 	c.UpdateSnapshot(s)

@@ -230,7 +230,6 @@ func (s *Scheduler) bind(ctx context.Context, fwk *runtime.Framework, qp *queue.
 		fail(fmt.Errorf("binding rejected: %w", st.AsError()))
 		return
 	}
-	s.cache.FinishBinding(assumed)
 	fwk.RunPostBindPlugins(ctx, state, assumed, node)
 	s.queue.Done(assumed.UID)
 	if s.metrics != nil {
