@@ -6,6 +6,7 @@ replace github.com/gantry-dev/gantry/proto => ../proto
 
 require (
 	github.com/containerd/containerd/v2 v2.4.2
+	github.com/containerd/errdefs v1.0.0
 	github.com/gantry-dev/gantry/proto v0.0.0-00010101000000-000000000000
 	github.com/moby/sys/mountinfo v0.7.2
 	golang.org/x/sys v0.48.0
@@ -23,7 +24,6 @@ require (
 	github.com/containerd/cgroups/v3 v3.1.3 // indirect
 	github.com/containerd/containerd/api v1.12.0 // indirect
 	github.com/containerd/continuity v0.5.0 // indirect
-	github.com/containerd/errdefs v1.0.0 // indirect
 	github.com/containerd/errdefs/pkg v0.3.0 // indirect
 	github.com/containerd/fifo v1.1.0 // indirect
 	github.com/containerd/log v0.2.0 // indirect

@@ -15,6 +15,7 @@ import (
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/errdefs"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -81,11 +82,13 @@ func (c *Containerd) deleteContainers() error {
 						}
 					}
 				}
-				if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil {
+				// Whoever ran the task (the agent's runtime) may be
+				// deleting it at the same moment: gone is fine.
+				if _, err := task.Delete(ctx, containerd.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
 					errs = append(errs, fmt.Errorf("task %s/%s: %w", ns, ctr.ID(), err))
 				}
 			}
-			if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil {
+			if err := ctr.Delete(ctx, containerd.WithSnapshotCleanup); err != nil && !errdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("container %s/%s: %w", ns, ctr.ID(), err))
 			}
 		}
