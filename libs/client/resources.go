@@ -8,6 +8,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 )
 
 // The typed clients of every resource the API server serves.
@@ -110,6 +111,21 @@ func EndpointSlices(c *Client) *Resource[*discoveryv1.EndpointSlice, *discoveryv
 // PriorityClasses is the client of priorityclasses.
 func PriorityClasses(c *Client) *Resource[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList] {
 	return newResource[*schedulingv1.PriorityClass, *schedulingv1.PriorityClassList](c, schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"), "PriorityClass", clusterScoped)
+}
+
+// PersistentVolumes is the client of persistentvolumes.
+func PersistentVolumes(c *Client) *Resource[*corev1.PersistentVolume, *corev1.PersistentVolumeList] {
+	return newResource[*corev1.PersistentVolume, *corev1.PersistentVolumeList](c, corev1.SchemeGroupVersion.WithResource("persistentvolumes"), "PersistentVolume", clusterScoped)
+}
+
+// PersistentVolumeClaims is the client of persistentvolumeclaims.
+func PersistentVolumeClaims(c *Client) *Resource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList] {
+	return newResource[*corev1.PersistentVolumeClaim, *corev1.PersistentVolumeClaimList](c, corev1.SchemeGroupVersion.WithResource("persistentvolumeclaims"), "PersistentVolumeClaim", namespaced)
+}
+
+// StorageClasses is the client of storageclasses.
+func StorageClasses(c *Client) *Resource[*storagev1.StorageClass, *storagev1.StorageClassList] {
+	return newResource[*storagev1.StorageClass, *storagev1.StorageClassList](c, storagev1.SchemeGroupVersion.WithResource("storageclasses"), "StorageClass", clusterScoped)
 }
 
 const (
