@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -94,7 +95,7 @@ var statusOnly = []string{"status"}
 
 // Resources lists every served resource, in discovery order.
 var Resources = []*Resource{
-	core("namespaces", "namespace", "Namespace", false, []string{"ns"}, nil, statusOnly, "namespaces",
+	core("namespaces", "namespace", "Namespace", false, []string{"ns"}, nil, []string{"status", "finalize"}, "namespaces",
 		func() runtime.Object { return &corev1.Namespace{} }, func() runtime.Object { return &corev1.NamespaceList{} }),
 	core("nodes", "node", "Node", false, []string{"no"}, nil, statusOnly, "minions",
 		func() runtime.Object { return &corev1.Node{} }, func() runtime.Object { return &corev1.NodeList{} }),
@@ -113,6 +114,11 @@ var Resources = []*Resource{
 		func() runtime.Object { return &corev1.Event{} }, func() runtime.Object { return &corev1.EventList{} }),
 	core("serviceaccounts", "serviceaccount", "ServiceAccount", true, []string{"sa"}, nil, nil, "serviceaccounts",
 		func() runtime.Object { return &corev1.ServiceAccount{} }, func() runtime.Object { return &corev1.ServiceAccountList{} }),
+	core("persistentvolumes", "persistentvolume", "PersistentVolume", false, []string{"pv"}, nil, statusOnly, "persistentvolumes",
+		func() runtime.Object { return &corev1.PersistentVolume{} }, func() runtime.Object { return &corev1.PersistentVolumeList{} }),
+	core("persistentvolumeclaims", "persistentvolumeclaim", "PersistentVolumeClaim", true, []string{"pvc"}, nil, statusOnly,
+		"persistentvolumeclaims",
+		func() runtime.Object { return &corev1.PersistentVolumeClaim{} }, func() runtime.Object { return &corev1.PersistentVolumeClaimList{} }),
 
 	apps("deployments", "deployment", "Deployment", []string{"deploy"},
 		func() runtime.Object { return &appsv1.Deployment{} }, func() runtime.Object { return &appsv1.DeploymentList{} }),
@@ -173,6 +179,12 @@ var Resources = []*Resource{
 		ShortNames: []string{"pc"}, StoragePrefix: "/registry/priorityclasses/",
 		New:     func() runtime.Object { return &schedulingv1.PriorityClass{} },
 		NewList: func() runtime.Object { return &schedulingv1.PriorityClassList{} },
+	},
+	{
+		Group: "storage.k8s.io", Version: "v1", Resource: "storageclasses", Singular: "storageclass", Kind: "StorageClass",
+		ShortNames: []string{"sc"}, StoragePrefix: "/registry/storageclasses/",
+		New:     func() runtime.Object { return &storagev1.StorageClass{} },
+		NewList: func() runtime.Object { return &storagev1.StorageClassList{} },
 	},
 }
 

@@ -7,6 +7,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -46,6 +47,12 @@ func Default(obj runtime.Object) {
 		defaultEndpointSlice(o)
 	case *schedulingv1.PriorityClass:
 		defaultPriorityClass(o)
+	case *corev1.PersistentVolume:
+		defaultPersistentVolume(o)
+	case *corev1.PersistentVolumeClaim:
+		defaultPersistentVolumeClaim(o)
+	case *storagev1.StorageClass:
+		defaultStorageClass(o)
 	default:
 		// ConfigMap, Event, ServiceAccount, Ingress and Lease have no
 		// defaults that show on the wire; lists are defaulted item by item.

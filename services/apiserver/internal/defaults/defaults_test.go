@@ -10,6 +10,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -514,6 +515,25 @@ func TestOtherKinds(t *testing.T) {
 			func(o runtime.Object) any { return deref(o.(*schedulingv1.PriorityClass).PreemptionPolicy) }, corev1.PreemptLowerPriority},
 		{"priorityclass preemption policy kept", &schedulingv1.PriorityClass{Value: 1000, PreemptionPolicy: new(corev1.PreemptNever)},
 			func(o runtime.Object) any { return deref(o.(*schedulingv1.PriorityClass).PreemptionPolicy) }, corev1.PreemptNever},
+		{"pv reclaim policy", &corev1.PersistentVolume{},
+			func(o runtime.Object) any { return o.(*corev1.PersistentVolume).Spec.PersistentVolumeReclaimPolicy }, corev1.PersistentVolumeReclaimRetain},
+		{"pv volume mode", &corev1.PersistentVolume{},
+			func(o runtime.Object) any { return deref(o.(*corev1.PersistentVolume).Spec.VolumeMode) }, corev1.PersistentVolumeFilesystem},
+		{"pv phase", &corev1.PersistentVolume{},
+			func(o runtime.Object) any { return o.(*corev1.PersistentVolume).Status.Phase }, corev1.VolumePending},
+		{"pv hostPath type", &corev1.PersistentVolume{Spec: corev1.PersistentVolumeSpec{PersistentVolumeSource: corev1.PersistentVolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: "/data"}}}},
+			func(o runtime.Object) any { return deref(o.(*corev1.PersistentVolume).Spec.HostPath.Type) }, corev1.HostPathUnset},
+		{"pvc volume mode", &corev1.PersistentVolumeClaim{},
+			func(o runtime.Object) any { return deref(o.(*corev1.PersistentVolumeClaim).Spec.VolumeMode) }, corev1.PersistentVolumeFilesystem},
+		{"pvc phase", &corev1.PersistentVolumeClaim{},
+			func(o runtime.Object) any { return o.(*corev1.PersistentVolumeClaim).Status.Phase }, corev1.ClaimPending},
+		{"pvc class not defaulted", &corev1.PersistentVolumeClaim{},
+			func(o runtime.Object) any { return deref(o.(*corev1.PersistentVolumeClaim).Spec.StorageClassName) }, "<nil>"},
+		{"storageclass reclaim policy", &storagev1.StorageClass{Provisioner: "x"},
+			func(o runtime.Object) any { return deref(o.(*storagev1.StorageClass).ReclaimPolicy) }, corev1.PersistentVolumeReclaimDelete},
+		{"storageclass binding mode", &storagev1.StorageClass{Provisioner: "x"},
+			func(o runtime.Object) any { return deref(o.(*storagev1.StorageClass).VolumeBindingMode) }, storagev1.VolumeBindingImmediate},
 		{"list items", &corev1.SecretList{Items: []corev1.Secret{{}, {}}},
 			func(o runtime.Object) any { return o.(*corev1.SecretList).Items[1].Type }, corev1.SecretTypeOpaque},
 	}

@@ -61,7 +61,7 @@ var verbs = map[string]verbRule{
 	"list":         {},
 	"watch":        {},
 	"create":       {},
-	"update":       {named: true},
+	"update":       {named: true, subresources: []string{"finalize"}},
 	"updatestatus": {named: true, subresources: []string{"status"}},
 	"patch":        {named: true, subresources: []string{"status"}},
 	"delete":       {named: true},
@@ -207,10 +207,11 @@ func (s *Service) Create(ctx context.Context, req *apiv1.CreateRequest) (*apiv1.
 	})
 }
 
-// Update replaces an object.
+// Update replaces an object, or a namespace's finalizers through its
+// finalize subresource.
 func (s *Service) Update(ctx context.Context, req *apiv1.UpdateRequest) (*apiv1.UpdateResponse, error) {
 	return handle(ctx, s, "update", req.GetTarget(), func(ctx context.Context, c *call) (*apiv1.UpdateResponse, error) {
-		return c.update(ctx, req, "")
+		return c.update(ctx, req, c.sub)
 	})
 }
 

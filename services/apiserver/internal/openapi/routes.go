@@ -257,6 +257,9 @@ var subresources = map[string]func(*resourceInfo) []operation{
 			r.patchOp("status", "partially update status of the specified "+r.Kind),
 		}
 	},
+	"finalize": func(r *resourceInfo) []operation {
+		return []operation{r.writeOp("put", "replace", "put", "finalize", "replace finalize of the specified "+r.Kind, updateParams)}
+	},
 	"scale": func(r *resourceInfo) []operation {
 		gvk := autoscalingv1.SchemeGroupVersion.WithKind("Scale")
 		t := reflect.TypeOf(autoscalingv1.Scale{})

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -228,5 +229,37 @@ var columns = map[schema.GroupResource][]metav1.TableColumnDefinition{
 		column("Global-Default", typeBoolean, schedulingv1.PriorityClass{}.SwaggerDoc()["globalDefault"]),
 		ageColumn(),
 		column("PreemptionPolicy", typeString, schedulingv1.PriorityClass{}.SwaggerDoc()["preemptionPolicy"]),
+	},
+	gr("", "persistentvolumes"): {
+		nameColumn(),
+		column("Capacity", typeString, corev1.PersistentVolumeSpec{}.SwaggerDoc()["capacity"]),
+		column("Access Modes", typeString, corev1.PersistentVolumeSpec{}.SwaggerDoc()["accessModes"]),
+		column("Reclaim Policy", typeString, corev1.PersistentVolumeSpec{}.SwaggerDoc()["persistentVolumeReclaimPolicy"]),
+		column("Status", typeString, corev1.PersistentVolumeStatus{}.SwaggerDoc()["phase"]),
+		column("Claim", typeString, corev1.PersistentVolumeSpec{}.SwaggerDoc()["claimRef"]),
+		column("StorageClass", typeString, "StorageClass of the pv"),
+		column("VolumeAttributesClass", typeString, "VolumeAttributesClass of the pv"),
+		column("Reason", typeString, corev1.PersistentVolumeStatus{}.SwaggerDoc()["reason"]),
+		ageColumn(),
+		wide("VolumeMode", typeString, corev1.PersistentVolumeSpec{}.SwaggerDoc()["volumeMode"]),
+	},
+	gr("", "persistentvolumeclaims"): {
+		nameColumn(),
+		column("Status", typeString, corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["phase"]),
+		column("Volume", typeString, corev1.PersistentVolumeClaimSpec{}.SwaggerDoc()["volumeName"]),
+		column("Capacity", typeString, corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["capacity"]),
+		column("Access Modes", typeString, corev1.PersistentVolumeClaimStatus{}.SwaggerDoc()["accessModes"]),
+		column("StorageClass", typeString, "StorageClass of the pvc"),
+		column("VolumeAttributesClass", typeString, "VolumeAttributesClass of the pvc"),
+		ageColumn(),
+		wide("VolumeMode", typeString, corev1.PersistentVolumeClaimSpec{}.SwaggerDoc()["volumeMode"]),
+	},
+	gr("storage.k8s.io", "storageclasses"): {
+		nameColumn(),
+		column("Provisioner", typeString, storagev1.StorageClass{}.SwaggerDoc()["provisioner"]),
+		column("ReclaimPolicy", typeString, storagev1.StorageClass{}.SwaggerDoc()["reclaimPolicy"]),
+		column("VolumeBindingMode", typeString, storagev1.StorageClass{}.SwaggerDoc()["volumeBindingMode"]),
+		column("AllowVolumeExpansion", typeBoolean, storagev1.StorageClass{}.SwaggerDoc()["allowVolumeExpansion"]),
+		ageColumn(),
 	},
 }

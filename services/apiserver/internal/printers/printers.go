@@ -11,6 +11,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -76,6 +77,12 @@ func Cells(obj runtime.Object, now time.Time) []interface{} {
 		return endpointSliceCells(o, now)
 	case *schedulingv1.PriorityClass:
 		return priorityClassCells(o, now)
+	case *corev1.PersistentVolume:
+		return persistentVolumeCells(o, now)
+	case *corev1.PersistentVolumeClaim:
+		return persistentVolumeClaimCells(o, now)
+	case *storagev1.StorageClass:
+		return storageClassCells(o, now)
 	}
 	return defaultCells(obj)
 }

@@ -13,6 +13,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -67,6 +69,9 @@ func TestColumns(t *testing.T) {
 		{gr("coordination.k8s.io", "leases"), "Name,Holder,Age"},
 		{gr("discovery.k8s.io", "endpointslices"), "Name,AddressType,Ports,Endpoints,Age"},
 		{gr("scheduling.k8s.io", "priorityclasses"), "Name,Value,Global-Default,Age,PreemptionPolicy"},
+		{gr("", "persistentvolumes"), "Name,Capacity,Access Modes,Reclaim Policy,Status,Claim,StorageClass,VolumeAttributesClass,Reason,Age,VolumeMode*"},
+		{gr("", "persistentvolumeclaims"), "Name,Status,Volume,Capacity,Access Modes,StorageClass,VolumeAttributesClass,Age,VolumeMode*"},
+		{gr("storage.k8s.io", "storageclasses"), "Name,Provisioner,ReclaimPolicy,VolumeBindingMode,AllowVolumeExpansion,Age"},
 		{gr("policy", "poddisruptionbudgets"), "Name,Created At"},
 	}
 	for _, tt := range tests {
@@ -400,9 +405,63 @@ func TestCells(t *testing.T) {
 			want: []interface{}{"old", int64(0), false, "5m", "<none>"},
 		},
 		{
+			name: "bound persistentvolume",
+			obj: &corev1.PersistentVolume{ObjectMeta: objectMeta("pvc-1234"),
+				Spec: corev1.PersistentVolumeSpec{
+					Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+					AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany, corev1.ReadWriteOnce},
+					PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimDelete,
+					ClaimRef:                      &corev1.ObjectReference{Namespace: "default", Name: "data"},
+					StorageClassName:              "local-path",
+					VolumeMode:                    new(corev1.PersistentVolumeFilesystem),
+				},
+				Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeBound}},
+			want: []interface{}{"pvc-1234", "1Gi", "RWO,RWX", "Delete", "Bound", "default/data", "local-path", "<unset>", "", "5m", "Filesystem"},
+		},
+		{
+			name: "terminating persistentvolume",
+			obj: func() runtime.Object {
+				pv := &corev1.PersistentVolume{ObjectMeta: objectMeta("old"), Status: corev1.PersistentVolumeStatus{Phase: corev1.VolumeReleased}}
+				pv.DeletionTimestamp = &pv.CreationTimestamp
+				return pv
+			}(),
+			want: []interface{}{"old", "0", "", "", "Terminating", "", "", "<unset>", "", "5m", "<unset>"},
+		},
+		{
+			name: "pending persistentvolumeclaim",
+			obj: &corev1.PersistentVolumeClaim{ObjectMeta: objectMeta("data"),
+				Spec:   corev1.PersistentVolumeClaimSpec{StorageClassName: new("local-path"), VolumeMode: new(corev1.PersistentVolumeFilesystem)},
+				Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimPending}},
+			want: []interface{}{"data", "Pending", "", "", "", "local-path", "<unset>", "5m", "Filesystem"},
+		},
+		{
+			name: "bound persistentvolumeclaim",
+			obj: &corev1.PersistentVolumeClaim{ObjectMeta: objectMeta("data"),
+				Spec: corev1.PersistentVolumeClaimSpec{VolumeName: "pvc-1234"},
+				Status: corev1.PersistentVolumeClaimStatus{Phase: corev1.ClaimBound,
+					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					Capacity:    corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}}},
+			want: []interface{}{"data", "Bound", "pvc-1234", "2Gi", "RWO", "", "<unset>", "5m", "<unset>"},
+		},
+		{
+			name: "default storageclass",
+			obj: &storagev1.StorageClass{ObjectMeta: func() metav1.ObjectMeta {
+				m := objectMeta("local-path")
+				m.Annotations = map[string]string{"storageclass.kubernetes.io/is-default-class": "true"}
+				return m
+			}(), Provisioner: "gantry.dev/local-path", ReclaimPolicy: new(corev1.PersistentVolumeReclaimDelete),
+				VolumeBindingMode: new(storagev1.VolumeBindingWaitForFirstConsumer)},
+			want: []interface{}{"local-path (default)", "gantry.dev/local-path", "Delete", "WaitForFirstConsumer", false, "5m"},
+		},
+		{
+			name: "storageclass without policy or mode",
+			obj:  &storagev1.StorageClass{ObjectMeta: objectMeta("fast"), Provisioner: "example.com/fast", AllowVolumeExpansion: new(true)},
+			want: []interface{}{"fast", "example.com/fast", "Delete", "Immediate", true, "5m"},
+		},
+		{
 			name: "unknown kind",
-			obj:  &corev1.PersistentVolume{ObjectMeta: objectMeta("pv1")},
-			want: []interface{}{"pv1", "2026-03-01T11:55:00Z"},
+			obj:  &corev1.ResourceQuota{ObjectMeta: objectMeta("quota")},
+			want: []interface{}{"quota", "2026-03-01T11:55:00Z"},
 		},
 	}
 	for _, tt := range tests {

@@ -2,7 +2,8 @@
 // and gRPC): for every served resource it applies Kubernetes' rules on the
 // way to the store — metadata (uid, creationTimestamp, generateName,
 // generation), defaulting, validation, admission (namespace lifecycle;
-// Priority: pods' priority from their PriorityClass, one global default),
+// Priority: pods' priority from their PriorityClass, one global default;
+// DefaultStorageClass and PersistentVolumeClaimResize for claims),
 // status/spec separation, graceful deletion and finalizers, Service IP and
 // NodePort allocation — and serves lists and watches from the watch cache
 // with label and field selectors.

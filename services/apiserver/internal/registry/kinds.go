@@ -19,6 +19,10 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 			gracePeriod: podGracePeriod}
 	case "priorityclasses.scheduling.k8s.io":
 		return hooks{prepareCreate: preparePriorityClass, validateAdmission: reg.admitPriorityClass}
+	case "persistentvolumes":
+		return hooks{prepareCreate: preparePersistentVolume, prepareStatus: stampVolumePhase}
+	case "persistentvolumeclaims":
+		return hooks{prepareCreate: prepareClaim, admit: reg.admitClaim, validateAdmission: reg.admitClaimResize}
 	case "services":
 		return hooks{
 			allocate:      reg.services.prepareService,
@@ -27,7 +31,7 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 			releaseOps:    func(obj runtime.Object) []clientv3.Op { return reg.services.releaseOps(obj.(*corev1.Service)) },
 		}
 	case "namespaces":
-		return hooks{prepareCreate: prepareNamespace, beginDelete: beginNamespaceDelete}
+		return hooks{prepareCreate: prepareNamespace, prepareUpdate: keepNamespaceFinalizers, beginDelete: beginNamespaceDelete}
 	case "jobs.batch":
 		return hooks{prepareCreate: prepareJob}
 	case "endpoints":
@@ -121,6 +125,13 @@ func prepareNamespace(obj runtime.Object) {
 	ns := obj.(*corev1.Namespace)
 	ns.Spec.Finalizers = []corev1.FinalizerName{corev1.FinalizerKubernetes}
 	ns.Status = corev1.NamespaceStatus{Phase: corev1.NamespaceActive}
+}
+
+// keepNamespaceFinalizers: an update leaves spec.finalizers as they are;
+// only namespaces/finalize changes them.
+func keepNamespaceFinalizers(_ context.Context, obj, old runtime.Object) error {
+	obj.(*corev1.Namespace).Spec.Finalizers = old.(*corev1.Namespace).Spec.Finalizers
+	return nil
 }
 
 func beginNamespaceDelete(obj runtime.Object) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -59,6 +61,9 @@ type hooks struct {
 	// prepareUpdate adjusts an updated object given the stored one; it
 	// may claim allocations the new object needs.
 	prepareUpdate func(ctx context.Context, obj, old runtime.Object) error
+	// prepareStatus adjusts an update of the status subresource given the
+	// stored object (Kubernetes' status strategy PrepareForUpdate).
+	prepareStatus func(obj, old runtime.Object)
 	// afterUpdate runs once an update is stored (releases allocations).
 	afterUpdate func(ctx context.Context, obj, old runtime.Object)
 	// gracePeriod says how long a delete waits for confirmation, and
@@ -230,6 +235,8 @@ func (r *Resource) prepare(ctx context.Context, next, cur runtime.Object, sub, m
 	switch sub {
 	case "status":
 		return r.prepareStatus(next, cur, manager)
+	case "finalize":
+		return r.prepareFinalize(next, cur, manager)
 	case "binding":
 		// Binding sets spec.nodeName and the PodScheduled condition,
 		// which no ordinary update may.
@@ -416,10 +423,31 @@ func (r *Resource) prepareStatus(next, cur runtime.Object, manager string) (runt
 	copyField(base, next, "Status")
 	bm := base.(metav1.Object)
 	bm.SetResourceVersion(next.(metav1.Object).GetResourceVersion())
+	if r.hooks.prepareStatus != nil {
+		r.hooks.prepareStatus(base, cur)
+	}
 	if errs := validation.ValidateStatusUpdate(base, cur); len(errs) > 0 {
 		return nil, r.invalid(bm.GetName(), errs)
 	}
 	return r.finishUpdate(base, cur, manager, "status")
+}
+
+// prepareFinalize takes a namespace's spec.finalizers (and metadata)
+// through namespaces/finalize, keeping its status, as Kubernetes' finalize
+// strategy does. Removing the last finalizer of a namespace being deleted
+// deletes it.
+func (r *Resource) prepareFinalize(next, cur runtime.Object, manager string) (runtime.Object, error) {
+	if _, ok := next.(*corev1.Namespace); !ok {
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("%T has no finalize subresource", next))
+	}
+	if err := keepSystemMeta(next.(metav1.Object), cur.(metav1.Object)); err != nil {
+		return nil, err
+	}
+	copyField(next, cur.DeepCopyObject(), "Status")
+	if errs := validation.ValidateUpdate(next, cur); len(errs) > 0 {
+		return nil, r.invalid(next.(metav1.Object).GetName(), errs)
+	}
+	return r.finishUpdate(next, cur, manager, "finalize")
 }
 
 // finishUpdate records managed fields, skips writes that change nothing,
@@ -543,17 +571,19 @@ func (r *Resource) deletion(cur runtime.Object, opts *metav1.DeleteOptions) (run
 	next := cur.DeepCopyObject()
 	m := next.(metav1.Object)
 	held := r.hooks.beginDelete != nil && r.hooks.beginDelete(next)
-	if opts.PropagationPolicy != nil && *opts.PropagationPolicy == metav1.DeletePropagationForeground {
-		held = addFinalizer(m, metav1.FinalizerDeleteDependents) || held
+	finalizers, changed := gcFinalizers(m.GetFinalizers(), opts)
+	if changed {
+		m.SetFinalizers(finalizers)
 	}
-	if len(m.GetFinalizers()) == 0 && !held && !graceful {
+	if len(finalizers) == 0 && !held && !graceful {
 		return nil, nil
 	}
 	if cm.GetDeletionTimestamp() != nil {
-		// Already being deleted: only a shorter grace period changes it.
+		// Already being deleted: only a shorter grace period changes it
+		// (a pod's node agent confirms with 0 while finalizers hold it).
 		old := cm.GetDeletionGracePeriodSeconds()
-		if !graceful || old == nil || grace >= *old {
-			if held {
+		if old == nil || *old == 0 || graceful && grace >= *old {
+			if held || changed {
 				return next, nil
 			}
 			return cur, nil
@@ -569,14 +599,37 @@ func (r *Resource) deletion(cur runtime.Object, opts *metav1.DeleteOptions) (run
 	return next, nil
 }
 
-func addFinalizer(m metav1.Object, f string) bool {
-	for _, x := range m.GetFinalizers() {
-		if x == f {
-			return false
+// gcFinalizers are the finalizers an object deleted with opts gets for
+// the garbage collector (Kubernetes' deletionFinalizersForGarbageCollection):
+// "orphan" when its dependents are to be orphaned, "foregroundDeletion"
+// when they are to be deleted first. An explicit orphanDependents or
+// propagationPolicy decides, replacing the other finalizer; without one
+// the finalizers the object has stay. changed reports a difference.
+func gcFinalizers(current []string, opts *metav1.DeleteOptions) (finalizers []string, changed bool) {
+	orphan := slices.Contains(current, metav1.FinalizerOrphanDependents)
+	foreground := slices.Contains(current, metav1.FinalizerDeleteDependents)
+	switch {
+	case opts.OrphanDependents != nil:
+		orphan, foreground = *opts.OrphanDependents, false
+	case opts.PropagationPolicy != nil:
+		orphan = *opts.PropagationPolicy == metav1.DeletePropagationOrphan
+		foreground = *opts.PropagationPolicy == metav1.DeletePropagationForeground
+	}
+	for _, f := range current {
+		if f != metav1.FinalizerOrphanDependents && f != metav1.FinalizerDeleteDependents {
+			finalizers = append(finalizers, f)
 		}
 	}
-	m.SetFinalizers(append(m.GetFinalizers(), f))
-	return true
+	if orphan {
+		finalizers = append(finalizers, metav1.FinalizerOrphanDependents)
+	}
+	if foreground {
+		finalizers = append(finalizers, metav1.FinalizerDeleteDependents)
+	}
+	if sets.New(finalizers...).Equal(sets.New(current...)) {
+		return current, false
+	}
+	return finalizers, true
 }
 
 func (r *Resource) release(obj runtime.Object) []clientv3.Op {

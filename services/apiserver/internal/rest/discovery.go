@@ -25,6 +25,7 @@ type subresource struct {
 
 var subresources = map[string]subresource{
 	"status":      {verbs: metav1.Verbs{"get", "patch", "update"}},
+	"finalize":    {verbs: metav1.Verbs{"update"}},
 	"scale":       {kind: schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}, verbs: metav1.Verbs{"get", "patch", "update"}},
 	"binding":     {kind: schema.GroupVersionKind{Version: "v1", Kind: "Binding"}, verbs: metav1.Verbs{"create"}},
 	"eviction":    {kind: schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}, verbs: metav1.Verbs{"create"}},
@@ -156,9 +157,6 @@ func resourceList(gv schema.GroupVersion) *metav1.APIResourceList {
 				Name: res.Resource + "/" + sub, Namespaced: res.Namespaced, Group: k.Group, Version: k.Version, Kind: k.Kind, Verbs: sr.verbs,
 			})
 		}
-	}
-	if gv.Group == "" {
-		list.APIResources = append(list.APIResources, metav1.APIResource{Name: "namespaces/finalize", Kind: "Namespace", Verbs: metav1.Verbs{"update"}})
 	}
 	return list
 }

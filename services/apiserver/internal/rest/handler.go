@@ -87,6 +87,10 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, req request) err
 		return h.postToPod(w, r, rr, req)
 	case "scale":
 		return h.serveScale(w, r, rr, req)
+	case "finalize":
+		if req.verb != "update" {
+			return methodNotAllowed(r)
+		}
 	}
 	switch req.verb {
 	case "get":

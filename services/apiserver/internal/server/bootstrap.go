@@ -5,9 +5,11 @@ import (
 	"net"
 	"time"
 
+	"github.com/gantry-dev/gantry/libs/storageutil"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -17,7 +19,8 @@ import (
 
 // bootstrap creates what every cluster has: the default, kube-system,
 // kube-public and kube-node-lease namespaces, the system-node-critical and
-// system-cluster-critical PriorityClasses, and the "kubernetes" Service in
+// system-cluster-critical PriorityClasses, the default StorageClass
+// "local-path" (Gantry's local-path provisioner), and the "kubernetes" Service in
 // default (the first address of the service range) with this server among
 // its endpoints. Objects that exist are left as they are. It retries until
 // the store answers.
@@ -53,6 +56,10 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
+	}
+	scs, _ := s.reg.Resource(storagev1.SchemeGroupVersion.WithResource("storageclasses"))
+	if _, err := scs.Create(ctx, "", storageutil.LocalPathStorageClass(), metav1.CreateOptions{FieldManager: "gantry-apiserver"}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
 	}
 	svcs, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "services"})
 	ip, err := firstServiceIP(s.cfg.ServiceClusterIPRange)

@@ -13,6 +13,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -64,6 +65,12 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateEndpointSlice(o, false)
 	case *schedulingv1.PriorityClass:
 		return validatePriorityClass(o)
+	case *corev1.PersistentVolume:
+		return validatePersistentVolume(o)
+	case *corev1.PersistentVolumeClaim:
+		return validatePersistentVolumeClaim(o)
+	case *storagev1.StorageClass:
+		return validateStorageClass(o)
 	case *autoscalingv1.Scale:
 		return validateScale(o)
 	case *policyv1.Eviction:
@@ -121,6 +128,12 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateEndpointSliceUpdate)
 	case *schedulingv1.PriorityClass:
 		return update(o, old, validatePriorityClassUpdate)
+	case *corev1.PersistentVolume:
+		return update(o, old, validatePersistentVolumeUpdate)
+	case *corev1.PersistentVolumeClaim:
+		return update(o, old, validatePersistentVolumeClaimUpdate)
+	case *storagev1.StorageClass:
+		return update(o, old, validateStorageClassUpdate)
 	case *autoscalingv1.Scale:
 		return update(o, old, validateScaleUpdate)
 	}
@@ -157,6 +170,10 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateCronJobStatusUpdate)
 	case *networkingv1.Ingress:
 		return update(o, old, validateIngressStatusUpdate)
+	case *corev1.PersistentVolume:
+		return update(o, old, validatePersistentVolumeStatusUpdate)
+	case *corev1.PersistentVolumeClaim:
+		return update(o, old, validatePersistentVolumeClaimStatusUpdate)
 	}
 	return unsupported(obj)
 }

@@ -353,18 +353,19 @@ var allowedTemplateMetaFields = map[string]bool{"Annotations": true, "Labels": t
 
 var supportedAccessModes = sets.New(corev1.ReadWriteOnce, corev1.ReadOnlyMany, corev1.ReadWriteMany, corev1.ReadWriteOncePod)
 
-// validateClaimSpec checks what every persistent volume claim needs: access
-// modes and a positive storage request.
+// validateClaimSpec checks a persistent volume claim's spec, in a claim
+// or in a template: access modes (ReadWriteOncePod alone), a positive
+// storage request, and the selector, class, volume mode and data source
+// when given.
 func validateClaimSpec(spec *corev1.PersistentVolumeClaimSpec, fldPath *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if len(spec.AccessModes) == 0 {
 		errs = append(errs, field.Required(fldPath.Child("accessModes"), "at least 1 access mode is required"))
 	}
-	for _, m := range spec.AccessModes {
-		if !supportedAccessModes.Has(m) {
-			errs = append(errs, field.NotSupported(fldPath.Child("accessModes"), m, sets.List(supportedAccessModes)))
-		}
+	if spec.Selector != nil {
+		errs = append(errs, validateLabelSelector(spec.Selector, fldPath.Child("selector"))...)
 	}
+	errs = append(errs, validateAccessModes(spec.AccessModes, fldPath.Child("accessModes"))...)
 	storagePath := fldPath.Child("resources").Key(string(corev1.ResourceStorage))
 	storage, ok := spec.Resources.Requests[corev1.ResourceStorage]
 	switch {
@@ -372,6 +373,64 @@ func validateClaimSpec(spec *corev1.PersistentVolumeClaimSpec, fldPath *field.Pa
 		errs = append(errs, field.Required(storagePath, ""))
 	case storage.Cmp(resource.Quantity{}) <= 0:
 		errs = append(errs, field.Invalid(storagePath, storage.String(), isNotPositiveErrorMsg))
+	}
+	if spec.StorageClassName != nil && *spec.StorageClassName != "" {
+		errs = append(errs, validateName(nameIsDNSSubdomain, *spec.StorageClassName, fldPath.Child("storageClassName"))...)
+	}
+	if spec.VolumeMode != nil && !supportedVolumeModes.Has(*spec.VolumeMode) {
+		errs = append(errs, field.NotSupported(fldPath.Child("volumeMode"), *spec.VolumeMode, sets.List(supportedVolumeModes)))
+	}
+	if ds := spec.DataSource; ds != nil {
+		errs = append(errs, validateDataSource(ds.APIGroup, ds.Kind, ds.Name, fldPath.Child("dataSource"))...)
+	}
+	if ds := spec.DataSourceRef; ds != nil {
+		errs = append(errs, validateDataSource(ds.APIGroup, ds.Kind, ds.Name, fldPath.Child("dataSourceRef"))...)
+	}
+	return errs
+}
+
+// validateAccessModes checks each mode is known, and that
+// ReadWriteOncePod is not combined with another.
+func validateAccessModes(modes []corev1.PersistentVolumeAccessMode, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	rwop, other := false, false
+	for _, m := range modes {
+		switch {
+		case !supportedAccessModes.Has(m):
+			errs = append(errs, field.NotSupported(fldPath, m, sets.List(supportedAccessModes)))
+		case m == corev1.ReadWriteOncePod:
+			rwop = true
+		default:
+			other = true
+		}
+	}
+	if rwop && other {
+		errs = append(errs, field.Forbidden(fldPath, "may not use ReadWriteOncePod with other access modes"))
+	}
+	return errs
+}
+
+var supportedVolumeModes = sets.New(corev1.PersistentVolumeBlock, corev1.PersistentVolumeFilesystem)
+
+// validateDataSource checks a claim's dataSource or dataSourceRef: a kind
+// and a name, and a claim when no API group is given.
+func validateDataSource(apiGroup *string, kind, name string, fldPath *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, field.Required(fldPath.Child("name"), ""))
+	}
+	if kind == "" {
+		errs = append(errs, field.Required(fldPath.Child("kind"), ""))
+	}
+	group := ""
+	if apiGroup != nil {
+		group = *apiGroup
+	}
+	if group == "" && kind != "PersistentVolumeClaim" {
+		errs = append(errs, field.Invalid(fldPath, kind, "must be 'PersistentVolumeClaim' when referencing the default apiGroup"))
+	}
+	if group != "" {
+		errs = append(errs, validateDNS1123Subdomain(group, fldPath.Child("apiGroup"))...)
 	}
 	return errs
 }
