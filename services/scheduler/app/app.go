@@ -160,6 +160,11 @@ func schedule(ctx context.Context, cfg *Config, conf *config.Configuration, regi
 		return pc.Value, true
 	}
 
+	volumes, err := newVolumeLister(c, factory, q)
+	if err != nil {
+		return err
+	}
+
 	profiles := map[string]*runtime.Framework{}
 	pluginEvents := map[string][]framework.ClusterEvent{}
 	for _, p := range conf.Profiles {
@@ -170,7 +175,7 @@ func schedule(ctx context.Context, cfg *Config, conf *config.Configuration, regi
 		fwk, err := runtime.New(runtime.Options{
 			SchedulerName: p.SchedulerName, Plugins: refs, PluginArgs: p.Args(), Registry: registry,
 			Client: api, Parallelism: conf.Parallelism, PercentageOfNodesToScore: conf.PercentageOfNodesToScore,
-			PriorityClassValue: priorityValue, Extenders: exts, Observe: m.ObservePlugin,
+			PriorityClassValue: priorityValue, Volumes: volumes, Extenders: exts, Observe: m.ObservePlugin,
 		})
 		if err != nil {
 			return err

@@ -101,6 +101,7 @@ var DefaultPlugins = []PluginRef{
 	{Name: "NodeAffinity", Weight: 2},
 	{Name: "NodePorts"},
 	{Name: "NodeResourcesFit", Weight: 1},
+	{Name: "VolumeBinding"},
 	{Name: "InterPodAffinity", Weight: 2},
 	{Name: "PodTopologySpread", Weight: 2},
 	{Name: "NodeResourcesBalancedAllocation", Weight: 1},

@@ -17,6 +17,7 @@ import (
 	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/nodeunschedulable"
 	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/podtopologyspread"
 	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/tainttoleration"
+	"github.com/gantry-dev/gantry/services/scheduler/internal/plugins/volumebinding"
 )
 
 // InTree returns a new registry of the built-in plugins.
@@ -33,6 +34,7 @@ func InTree() framework.Registry {
 		interpodaffinity.Name:                interpodaffinity.New,
 		podtopologyspread.Name:               podtopologyspread.New,
 		imagelocality.Name:                   imagelocality.New,
+		volumebinding.Name:                   volumebinding.New,
 		defaultpreemption.Name:               defaultpreemption.New,
 		defaultbinder.Name:                   defaultbinder.New,
 	}

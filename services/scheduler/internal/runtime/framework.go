@@ -40,6 +40,9 @@ type Options struct {
 	PercentageOfNodesToScore int32
 	PriorityClassValue       func(name string) (int32, bool)
 	Extenders                []Extender
+	// Volumes reads storage objects for the plugins that need them
+	// (VolumeBinding); nil when the scheduler has none.
+	Volumes framework.VolumeLister
 	// Observe, if set, is told how long each plugin call took.
 	Observe func(plugin, extensionPoint string, status *framework.Status, d time.Duration)
 	Now     func() time.Time
@@ -171,6 +174,10 @@ func (f *Framework) SnapshotSharedLister() framework.NodeInfoLister { return f.s
 func (f *Framework) Client() framework.Client                       { return f.opts.Client }
 func (f *Framework) Parallelizer() framework.Parallelizer           { return f.par }
 func (f *Framework) Now() time.Time                                 { return f.opts.Now() }
+
+// VolumeLister gives plugins the storage objects
+// (framework.VolumeListerProvider); nil when the scheduler has none.
+func (f *Framework) VolumeLister() framework.VolumeLister { return f.opts.Volumes }
 
 func (f *Framework) PriorityClassValue(name string) (int32, bool) {
 	if f.opts.PriorityClassValue == nil {
