@@ -144,6 +144,11 @@ func (a *Agent) runNode(ctx context.Context) error {
 				nodeIPs = []string{ad.Address}
 			}
 		}
+		hostname := nd.Node().Labels[corev1.LabelHostname]
+		if hostname == "" {
+			hostname = nd.Name()
+		}
+		g.Go(func() error { return a.cleanLocalPaths(gctx, map[string]string{hostname: nd.Name()}, true) })
 		return a.runPods(gctx, nd.Name(), nodeIPs, rt, net, nd.Node().Status.Allocatable)
 	})
 	return g.Wait()
@@ -247,7 +252,10 @@ func (p podNetwork) Teardown(ctx context.Context, pod *corev1.Pod, netns string)
 func (a *Agent) runPods(ctx context.Context, nodeName string, nodeIPs []string, rt runtime.Runtime, nw pods.Network,
 	allocatable corev1.ResourceList) error {
 	cfg := a.cfg
-	vm := volumes.New(volumes.Config{Source: volumes.ClientSource(a.client), Log: cfg.Log, Allocatable: allocatable})
+	vm := volumes.New(volumes.Config{
+		Source: volumes.ClientSource(a.client), Claims: volumes.ClientClaimSource(a.client),
+		Log: cfg.Log, Allocatable: allocatable,
+	})
 	m := pods.New(pods.Config{
 		NodeName: nodeName, NodeIPs: nodeIPs, Runtime: rt, Network: nw,
 		Volumes: podVolumes{vm: vm, dns: podfiles.DNSConfig{

@@ -21,16 +21,19 @@ import (
 // each registers its Node, heartbeats, and "runs" its pods in an
 // in-memory runtime, with addresses from 198.18.0.0/15 (reserved for
 // benchmarks; nothing is ever sent to them). One informer of all pods
-// feeds every node's pod manager.
+// feeds every node's pod manager. Each node's kubernetes.io/hostname is
+// its name, as with Kubernetes' hollow nodes; deleted local-path volumes
+// of simulated nodes only lose their finalizer (nothing is on disk).
 func (a *Agent) runSimulated(ctx context.Context) error {
 	managers := map[string]*pods.Manager{}
+	hostnames := map[string]string{}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range a.cfg.SimulateNodes {
 		name := fmt.Sprintf("%s-%d", a.simulatedPrefix(), i)
 		ip := net.IPv4(198, 18, byte((i+1)>>8), byte(i+1)).String()
 		rt := fake.New(fake.Config{})
 		nd, err := node.New(node.Config{
-			Name: name, Client: a.client, NodeIP: net.ParseIP(ip), Labels: a.cfg.Labels,
+			Name: name, Hostname: name, Client: a.client, NodeIP: net.ParseIP(ip), Labels: a.cfg.Labels,
 			MaxPods: a.cfg.MaxPods, Images: rt, RuntimeVersion: runtimeVersion("fake"),
 			Machine: node.StaticMachine{Measured: node.MachineStats{
 				CPUs: 4, MemoryBytes: 16 << 30, MemoryAvailableBytes: 15 << 30,
@@ -48,6 +51,7 @@ func (a *Agent) runSimulated(ctx context.Context) error {
 			Allocatable: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("4"), corev1.ResourceMemory: resource.MustParse("16Gi")},
 		})
 		managers[name] = m
+		hostnames[name] = name
 		g.Go(func() error { return nd.Run(gctx) })
 		g.Go(func() error {
 			defer rt.Close()
@@ -55,6 +59,7 @@ func (a *Agent) runSimulated(ctx context.Context) error {
 		})
 	}
 	g.Go(func() error { return a.feedMany(gctx, managers) })
+	g.Go(func() error { return a.cleanLocalPaths(gctx, hostnames, false) })
 	return g.Wait()
 }
 

@@ -1,7 +1,8 @@
 // Package volumes sets up a pod's volumes on the node, the part of
 // kubelet's volume manager that covers the in-tree types Gantry supports:
-// emptyDir, hostPath, configMap, secret, downwardAPI and projected
-// (configMap, secret and downwardAPI sources).
+// emptyDir, hostPath, configMap, secret, downwardAPI, projected
+// (configMap, secret and downwardAPI sources) and persistentVolumeClaim
+// (claims bound to hostPath or local PersistentVolumes).
 //
 // A Manager works on a pod directory that the caller owns (the runtime's
 // Sandbox.Dir). Every volume except hostPath gets a directory below it,
@@ -15,7 +16,11 @@
 //
 // hostPath volumes are used in place: Setup only checks (or creates) the
 // host path according to the volume's type, and Teardown never touches
-// it.
+// it. A persistentVolumeClaim volume is resolved (ClaimSource) to the
+// PersistentVolume its claim is bound to, and that volume's hostPath (or
+// local path) is used the same way; until the claim is bound, Setup fails
+// with "error processing PVC <ns>/<name>: PVC is not bound" and the pod
+// waits. A claim the pod mounts readOnly is bind-mounted read-only.
 //
 // configMap, secret, downwardAPI and projected volumes are written with
 // kubelet's atomic-writer layout, so that consumers see one version of

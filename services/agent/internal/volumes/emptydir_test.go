@@ -126,12 +126,12 @@ func TestUnsupportedVolumes(t *testing.T) {
 	m, _, podDir := newManager(t)
 	pod := testPod(
 		corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{
-			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"},
+			NFS: &corev1.NFSVolumeSource{Server: "nfs.example.com", Path: "/exports/data"},
 		}},
 		emptyDirVolume("huge", corev1.StorageMediumHugePages, ""),
 	)
 	_, err := m.Setup(context.Background(), pod, podDir)
-	wantErr(t, err, `MountVolume.SetUp failed for volume "data" : volume type persistentVolumeClaim is not supported`+"\n"+
+	wantErr(t, err, `MountVolume.SetUp failed for volume "data" : volume type nfs is not supported`+"\n"+
 		`MountVolume.SetUp failed for volume "huge" : unknown storage medium "HugePages"`)
 }
 

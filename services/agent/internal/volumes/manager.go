@@ -18,6 +18,9 @@ import (
 type Config struct {
 	// Source reads configMaps and secrets. Required when pods use them.
 	Source Source
+	// Claims reads persistent volume claims and volumes. Required when
+	// pods use persistentVolumeClaim volumes.
+	Claims ClaimSource
 	// Log receives what the manager does; nil discards it.
 	Log *slog.Logger
 	// Allocatable is the node's allocatable resources. A downwardAPI
@@ -33,6 +36,7 @@ type Config struct {
 // serialised.
 type Manager struct {
 	source      Source
+	claims      ClaimSource
 	log         *slog.Logger
 	allocatable corev1.ResourceList
 	locks       keyed.Mutex
@@ -46,6 +50,7 @@ func New(cfg Config) *Manager {
 	}
 	return &Manager{
 		source:      cfg.Source,
+		claims:      cfg.Claims,
 		log:         log.With("component", "volumes"),
 		allocatable: cfg.Allocatable,
 	}
@@ -62,7 +67,7 @@ const (
 
 // kind says how a volume type lives on the node.
 type kind struct {
-	plugin string // directory below <podDir>/volumes; "" for hostPath
+	plugin string // directory below <podDir>/volumes; "" for hostPath and claims
 	// tmpfs: the volume directory is always a tmpfs (secrets).
 	tmpfs bool
 	// atomic: written by the atomic writer from a payload.
@@ -73,7 +78,7 @@ func kindOf(vol *corev1.Volume) (kind, error) {
 	switch {
 	case vol.EmptyDir != nil:
 		return kind{plugin: emptyDirPlugin, tmpfs: vol.EmptyDir.Medium == corev1.StorageMediumMemory}, nil
-	case vol.HostPath != nil:
+	case vol.HostPath != nil, vol.PersistentVolumeClaim != nil:
 		return kind{}, nil
 	case vol.ConfigMap != nil:
 		return kind{plugin: configMapPlugin, atomic: true}, nil
@@ -95,7 +100,12 @@ func readOnlyAPIData(vol *corev1.Volume) bool {
 
 // volumeType names the volume source that is set ("persistentVolumeClaim").
 func volumeType(vol *corev1.Volume) string {
-	v := reflect.ValueOf(vol.VolumeSource)
+	return setPointerField(reflect.ValueOf(vol.VolumeSource))
+}
+
+// setPointerField names, by its JSON name, the first pointer field of the
+// struct v that is set; "(none)" when none is.
+func setPointerField(v reflect.Value) string {
 	for i := 0; i < v.NumField(); i++ {
 		if f := v.Field(i); f.Kind() == reflect.Pointer && !f.IsNil() {
 			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
@@ -145,6 +155,9 @@ func (m *Manager) setupVolume(ctx context.Context, pod *corev1.Pod, podDir strin
 	}
 	if vol.HostPath != nil {
 		return setupHostPath(vol.HostPath)
+	}
+	if vol.PersistentVolumeClaim != nil {
+		return m.setupClaim(ctx, pod, vol.PersistentVolumeClaim)
 	}
 	dir := volumeDir(podDir, k.plugin, vol.Name)
 	if vol.EmptyDir != nil && vol.EmptyDir.Medium != corev1.StorageMediumDefault && vol.EmptyDir.Medium != corev1.StorageMediumMemory {

@@ -17,7 +17,8 @@ import (
 // expand subPathExpr.
 //
 // configMap, secret, downwardAPI and projected volumes are mounted
-// read-only whatever the volumeMount says, as kubelet does. A subPath is
+// read-only whatever the volumeMount says, as kubelet does, and so are
+// persistentVolumeClaim volumes marked readOnly. A subPath is
 // resolved on the host, symlinks included, and must stay inside its
 // volume; a missing one is created as a directory. mountPropagation maps
 // None to rprivate, HostToContainer to rslave and Bidirectional (for
@@ -59,7 +60,7 @@ func (m *Manager) Mounts(pod *corev1.Pod, container *corev1.Container, hostPaths
 		}
 
 		readOnly := vm.ReadOnly
-		if vol := volumes[vm.Name]; vol != nil && readOnlyAPIData(vol) {
+		if vol := volumes[vm.Name]; vol != nil && (readOnlyAPIData(vol) || readOnlyClaim(vol)) {
 			readOnly = true
 		}
 		mounts = append(mounts, runtime.Mount{
