@@ -36,3 +36,6 @@ func (s *APIServer) Restart() error { return s.start() }
 
 // LogTail returns the last n lines of the server's log.
 func (s *APIServer) LogTail(n int) string { return s.proc.LogTail(n) }
+
+// PID is the process id of the API server's current run.
+func (s *APIServer) PID() int { return s.proc.PID() }
