@@ -139,7 +139,7 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store bench-apiserver bench-agent bench-scheduler ## Run all benchmarks
+bench: bench-store bench-apiserver bench-agent bench-scheduler bench-controllers ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
@@ -160,6 +160,11 @@ bench-agent: deps build ## Benchmark pod startup on gantry-agent against bare co
 bench-scheduler: deps build ## Benchmark gantry-scheduler: 5,000 simulated nodes, 10,000 pods (integration/cmd/schedbench BENCH_ARGS)
 	@printf '\n==> integration: go run ./cmd/schedbench %s\n' "$(BENCH_ARGS)"
 	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/schedbench $(BENCH_ARGS)
+
+.PHONY: bench-controllers
+bench-controllers: deps build ## Benchmark the control plane: a Deployment 0 -> 10,000 replicas on 100 simulated nodes, a 1,000-replica rolling update (integration/cmd/ctrlbench BENCH_ARGS)
+	@printf '\n==> integration: go run ./cmd/ctrlbench %s\n' "$(BENCH_ARGS)"
+	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/ctrlbench $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 
