@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts (or stops) a one-host Gantry cluster in the background: a
 # single-member gantry-store, a gantry-apiserver on it (with a cluster CA,
-# an admin token and an admin kubeconfig), gantry-scheduler, and a
-# gantry-agent on containerd (the system's, or one of our own).
+# an admin token and an admin kubeconfig), gantry-scheduler,
+# gantry-controllers, and a gantry-agent on containerd (the system's, or one of our own).
 #
 # Usage: scripts/up.sh [up|down]      (normally through `make up` / `make down`)
 #
@@ -42,6 +42,8 @@ readonly api_port=6443
 readonly api_url=https://127.0.0.1:${api_port}
 readonly agent_healthz=http://127.0.0.1:10248/healthz
 readonly scheduler_healthz=http://127.0.0.1:10259/healthz
+readonly controllers_healthz=http://127.0.0.1:10257/healthz
+readonly cluster_cidr=10.244.0.0/16
 readonly pod_cidr=10.244.0.0/24
 readonly system_containerd=/run/containerd/containerd.sock
 readonly own_containerd=/run/gantry/containerd/containerd.sock
@@ -161,6 +163,11 @@ ensure_tokens() {
 		changed=1
 	fi
 	(umask 077 && grep ",system:kube-scheduler," "${tokens}" | cut -d, -f1 >"${pki}/scheduler.token")
+	if ! grep -q ",system:kube-controller-manager," "${tokens}"; then
+		(umask 077 && printf '%s,system:kube-controller-manager,kube-controller-manager,""\n' "$(new_token)" >>"${tokens}")
+		changed=1
+	fi
+	(umask 077 && grep ",system:kube-controller-manager," "${tokens}" | cut -d, -f1 >"${pki}/controllers.token")
 	if ((changed)) && running_pid gantry-apiserver >/dev/null; then
 		say "the token file changed; restarting gantry-apiserver"
 		stop gantry-apiserver
@@ -252,6 +259,14 @@ start_scheduler() {
 		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/scheduler.token"
 }
 
+controllers_ready() { curl -fsS --max-time 2 "${controllers_healthz}" >/dev/null 2>&1; }
+
+start_controllers() {
+	start gantry-controllers controllers_ready \
+		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/controllers.token" \
+		--cluster-cidr "${cluster_cidr}" --local-path-dir "${state}/storage"
+}
+
 usage_hint() {
 	cat <<EOF
 
@@ -260,12 +275,14 @@ Gantry is up:
   store       ${client_url}  (etcd v3 API; data: ${data}; log: ${state}/gantry-store.log)
 
   scheduler   (log: ${state}/gantry-scheduler.log; metrics: http://127.0.0.1:10259/metrics)
+  controllers (log: ${state}/gantry-controllers.log; metrics: http://127.0.0.1:10257/metrics)
   node agent  ${node_name}  (log: ${state}/gantry-agent.log; containerd: ${containerd_sock})
 
 Use kubectl:
   export KUBECONFIG=${kubeconfig}
   kubectl get nodes
   kubectl run hello --image=gantry.local/busybox -- httpd -f -p 8080
+  kubectl create deployment web --image=gantry.local/busybox --replicas=3 -- httpd -f -p 8080
   kubectl get pods -o wide
   kubectl logs hello; kubectl exec hello -- ps
 
@@ -292,12 +309,16 @@ up() {
 	if ! running_pid gantry-scheduler >/dev/null && port_in_use 10259; then
 		die "port 10259 (the scheduler's metrics) is already in use (check with: ss -tlnp 'sport = :10259')"
 	fi
+	if ! running_pid gantry-controllers >/dev/null && port_in_use 10257; then
+		die "port 10257 (the controllers' metrics) is already in use (check with: ss -tlnp 'sport = :10257')"
+	fi
 	if ! running_pid gantry-apiserver >/dev/null && port_in_use "${api_port}"; then
 		die "port ${api_port} is already in use (check with: ss -tlnp 'sport = :${api_port}')"
 	fi
 	start_store
 	start_apiserver
 	start_scheduler
+	start_controllers
 	start_agent
 	usage_hint
 }
@@ -326,6 +347,7 @@ stop() {
 
 down() {
 	stop gantry-agent
+	stop gantry-controllers
 	stop gantry-scheduler
 	stop gantry-apiserver
 	stop gantry-store
