@@ -60,6 +60,10 @@ func TestNamespaces(t *testing.T) {
 		if got := e.kubectlFails("", "create", "configmap", "d", "-n", doomed); got != want {
 			t.Errorf("create in a terminating namespace printed %q, want %q", got, want)
 		}
+		_, err = e.kube.CoreV1().ConfigMaps(doomed).Create(e.ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "d"}}, metav1.CreateOptions{})
+		if !apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause) {
+			t.Errorf("create in a terminating namespace: %v, want a %s cause", err, corev1.NamespaceTerminatingCause)
+		}
 		// What was there stays readable, and may still change.
 		if got, want := e.mustKubectl("", "get", "configmap", "c", "-n", doomed, "-o", "name"), "configmap/c\n"; got != want {
 			t.Errorf("get in a terminating namespace = %q, want %q", got, want)

@@ -8,6 +8,8 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -36,6 +38,11 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		return hooks{prepareCreate: prepareJob}
 	case "endpoints":
 		return hooks{createOnUpdate: true}
+	case "endpointslices.discovery.k8s.io":
+		return hooks{
+			prepareCreate: func(obj runtime.Object) { obj.(*discoveryv1.EndpointSlice).Generation = 1 },
+			prepareUpdate: bumpEndpointSliceGeneration,
+		}
 	case "secrets":
 		return hooks{
 			prepareCreate: mergeStringData,
@@ -215,4 +222,17 @@ func mergeStringData(obj runtime.Object) {
 		s.Data[k] = []byte(v)
 	}
 	s.StringData = nil
+}
+
+// bumpEndpointSliceGeneration gives an EndpointSlice a new generation when
+// anything but its metadata changed, or its labels did, as Kubernetes
+// does: the EndpointSlice controller compares generations to tell a
+// cache that has not seen its own writes yet.
+func bumpEndpointSliceGeneration(_ context.Context, obj, old runtime.Object) error {
+	next, cur := obj.(*discoveryv1.EndpointSlice), old.(*discoveryv1.EndpointSlice)
+	if next.AddressType != cur.AddressType || !equality.Semantic.DeepEqual(next.Endpoints, cur.Endpoints) ||
+		!equality.Semantic.DeepEqual(next.Ports, cur.Ports) || !maps.Equal(next.Labels, cur.Labels) {
+		next.Generation = cur.Generation + 1
+	}
+	return nil
 }

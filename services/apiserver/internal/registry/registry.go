@@ -115,8 +115,13 @@ func (reg *Registry) admitNamespace(ctx context.Context, res *api.Resource, ns, 
 		}
 	}
 	if obj.(*corev1.Namespace).Status.Phase == corev1.NamespaceTerminating {
-		return apierrors.NewForbidden(res.GVR().GroupResource(), name, fmt.Errorf(
+		err := apierrors.NewForbidden(res.GVR().GroupResource(), name, fmt.Errorf(
 			"unable to create new content in namespace %s because it is being terminated", ns))
+		// As Kubernetes: the cause tells controllers not to complain.
+		err.ErrStatus.Details.Causes = append(err.ErrStatus.Details.Causes, metav1.StatusCause{
+			Type: corev1.NamespaceTerminatingCause, Message: fmt.Sprintf("namespace %s is being terminated", ns), Field: "metadata.namespace",
+		})
+		return err
 	}
 	return nil
 }
