@@ -17,7 +17,7 @@ import (
 func (reg *Registry) hooksFor(res *api.Resource) hooks {
 	switch res.GVR().GroupResource().String() {
 	case "pods":
-		return hooks{prepareCreate: preparePod, admit: reg.admitPodPriority, admitUpdate: keepPodPriority,
+		return hooks{prepareCreate: reg.preparePod, admit: reg.admitPodPriority, admitUpdate: keepPodPriority,
 			gracePeriod: podGracePeriod}
 	case "priorityclasses.scheduling.k8s.io":
 		return hooks{prepareCreate: preparePriorityClass, validateAdmission: reg.admitPriorityClass}
@@ -55,25 +55,24 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 // preparePod sets what the API server sets on a new pod: Pending status
 // with its QoS class, the default service account, and the tolerations
 // that let a pod ride out a short node outage (DefaultTolerationSeconds).
-func preparePod(obj runtime.Object) {
+func (reg *Registry) preparePod(obj runtime.Object) {
 	pod := obj.(*corev1.Pod)
 	pod.Status = corev1.PodStatus{Phase: corev1.PodPending, QOSClass: qosClass(pod)}
 	if pod.Spec.ServiceAccountName == "" {
 		pod.Spec.ServiceAccountName = "default"
 	}
 	pod.Spec.DeprecatedServiceAccount = pod.Spec.ServiceAccountName
-	addDefaultToleration(pod, "node.kubernetes.io/not-ready")
-	addDefaultToleration(pod, "node.kubernetes.io/unreachable")
+	addDefaultToleration(pod, corev1.TaintNodeNotReady, reg.notReadySeconds)
+	addDefaultToleration(pod, corev1.TaintNodeUnreachable, reg.unreachableSeconds)
 }
 
-func addDefaultToleration(pod *corev1.Pod, key string) {
+func addDefaultToleration(pod *corev1.Pod, key string, seconds int64) {
 	for _, t := range pod.Spec.Tolerations {
 		if (t.Key == key || t.Key == "" && t.Operator == corev1.TolerationOpExists) &&
 			(t.Effect == corev1.TaintEffectNoExecute || t.Effect == "") {
 			return
 		}
 	}
-	seconds := int64(300)
 	pod.Spec.Tolerations = append(pod.Spec.Tolerations, corev1.Toleration{
 		Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds,
 	})

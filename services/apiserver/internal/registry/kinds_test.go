@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -39,5 +40,21 @@ func TestEndpointSliceGeneration(t *testing.T) {
 		if next.Generation != tc.want {
 			t.Errorf("%s: generation %d, want %d", tc.name, next.Generation, tc.want)
 		}
+	}
+}
+
+func TestDefaultTolerations(t *testing.T) {
+	reg := &Registry{notReadySeconds: 30, unreachableSeconds: 60}
+	own := int64(5)
+	pod := &corev1.Pod{Spec: corev1.PodSpec{Tolerations: []corev1.Toleration{{
+		Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &own,
+	}}}}
+	reg.preparePod(pod)
+	got := map[string]int64{}
+	for _, tol := range pod.Spec.Tolerations {
+		got[tol.Key] = *tol.TolerationSeconds
+	}
+	if len(pod.Spec.Tolerations) != 2 || got[corev1.TaintNodeNotReady] != 30 || got[corev1.TaintNodeUnreachable] != 5 {
+		t.Errorf("tolerations %v, want not-ready 30 added and the pod's own unreachable 5 kept", got)
 	}
 }

@@ -27,6 +27,10 @@ type Config struct {
 	Log           *slog.Logger
 	// Metrics registers the storage metrics; nil means none.
 	Metrics prometheus.Registerer
+	// NotReadyTolerationSeconds and UnreachableTolerationSeconds are the
+	// default tolerations of the not-ready and unreachable NoExecute
+	// taints given to new pods (0: 300 s).
+	NotReadyTolerationSeconds, UnreachableTolerationSeconds int64
 }
 
 // Registry holds every served resource.
@@ -35,11 +39,20 @@ type Registry struct {
 	log       *slog.Logger
 	resources map[schema.GroupVersionResource]*Resource
 	services  *allocator
-	patcher   *patch.Patcher
+	// tolerationSeconds of the default not-ready and unreachable
+	// tolerations.
+	notReadySeconds, unreachableSeconds int64
+	patcher                             *patch.Patcher
 }
 
 // New builds the registry over a store client.
 func New(cli *clientv3.Client, cfg Config) (*Registry, error) {
+	if cfg.NotReadyTolerationSeconds <= 0 {
+		cfg.NotReadyTolerationSeconds = 300
+	}
+	if cfg.UnreachableTolerationSeconds <= 0 {
+		cfg.UnreachableTolerationSeconds = 300
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -51,7 +64,8 @@ func New(cli *clientv3.Client, cfg Config) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg := &Registry{cli: cli, log: cfg.Log, resources: map[schema.GroupVersionResource]*Resource{}, services: alloc, patcher: patcher}
+	reg := &Registry{cli: cli, log: cfg.Log, resources: map[schema.GroupVersionResource]*Resource{}, services: alloc, patcher: patcher,
+		notReadySeconds: cfg.NotReadyTolerationSeconds, unreachableSeconds: cfg.UnreachableTolerationSeconds}
 	var metrics *storage.Metrics
 	if cfg.Metrics != nil {
 		metrics = storage.NewMetrics(cfg.Metrics)

@@ -46,6 +46,10 @@ type Config struct {
 
 	ServiceClusterIPRange string
 	ServiceNodePortRange  string
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds
+	// are the tolerations admission gives pods of the not-ready and
+	// unreachable NoExecute taints (300).
+	DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds int64
 	// AdvertiseAddress is published in the "kubernetes" Service's
 	// endpoints.
 	AdvertiseAddress string
@@ -81,6 +85,8 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.DurationVar(&cfg.EtcdDialTimeout, "etcd-dial-timeout", 20*time.Second, "how long to wait for the store at start")
 	fs.StringVar(&cfg.ServiceClusterIPRange, "service-cluster-ip-range", "10.96.0.0/12", "CIDR ClusterIPs come from")
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "range of NodePorts")
+	fs.Int64Var(&cfg.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", 300, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration admission adds to pods that have none")
+	fs.Int64Var(&cfg.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", 300, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration admission adds to pods that have none")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address published in the kubernetes Service endpoints (default: bind address, or 127.0.0.1)")
 	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay-duration", 0, "how long to keep serving after SIGTERM before closing listeners")
 	fs.BoolVar(&cfg.Profiling, "profiling", true, "serve Go's profiles under /debug/pprof/ to authenticated callers")
