@@ -5,6 +5,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/listers"
+	"k8s.io/client-go/tools/cache"
 
 	"github.com/gantry-dev/gantry/libs/client"
 )
@@ -47,4 +48,14 @@ func Selecting[T client.Object](lister listers.ResourceIndexer[T], namespace str
 		out = append(out, obj)
 	}
 	return out
+}
+
+// Deleted returns the object of a delete event as T: the object itself,
+// or the last state a cache.DeletedFinalStateUnknown tombstone carries.
+func Deleted[T any](obj any) (T, bool) {
+	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	v, ok := obj.(T)
+	return v, ok
 }

@@ -126,15 +126,9 @@ func (cc *Controller) updateCronJob(old, cur any) {
 
 // jobChanged syncs the CronJob controlling a Job (obj, or its tombstone).
 func (cc *Controller) jobChanged(obj any) {
-	job, ok := obj.(*batchv1.Job)
+	job, ok := controller.Deleted[*batchv1.Job](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if job, ok = tomb.Obj.(*batchv1.Job); !ok {
-			return
-		}
+		return
 	}
 	ref := metav1.GetControllerOfNoCopy(job)
 	if ref == nil || ref.Kind != cronJobGVK.Kind || ref.APIVersion != cronJobGVK.GroupVersion().String() {

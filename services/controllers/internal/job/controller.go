@@ -128,15 +128,9 @@ func (jc *Controller) updateJob(old, cur any) {
 
 func (jc *Controller) deleteJob(obj any) {
 	jc.loop.Enqueue(obj)
-	job, ok := obj.(*batchv1.Job)
+	job, ok := controller.Deleted[*batchv1.Job](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if job, ok = tomb.Obj.(*batchv1.Job); !ok {
-			return
-		}
+		return
 	}
 	jc.releasePods(job)
 }
@@ -253,15 +247,9 @@ func (jc *Controller) updatePod(old, cur any) {
 
 // deletePod handles a pod deleted (final) or marked for deletion.
 func (jc *Controller) deletePod(obj any, final bool) {
-	pod, ok := obj.(*corev1.Pod)
+	pod, ok := controller.Deleted[*corev1.Pod](obj)
 	if !ok {
-		tomb, ok := obj.(cache.DeletedFinalStateUnknown)
-		if !ok {
-			return
-		}
-		if pod, ok = tomb.Obj.(*corev1.Pod); !ok {
-			return
-		}
+		return
 	}
 	ref := metav1.GetControllerOfNoCopy(pod)
 	if ref == nil {
