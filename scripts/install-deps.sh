@@ -13,11 +13,14 @@ readonly PACKAGES=(
 	runc
 	containernetworking-plugins
 	iptables
+	nftables
+	conntrack
 	iproute2
 	etcd-server
 	etcd-client
 	busybox-static
 	docker-registry
+	wrk
 	protobuf-compiler
 	ca-certificates
 	curl
