@@ -134,7 +134,12 @@ func (a *Agent) runNode(ctx context.Context) error {
 		case <-gctx.Done():
 			return nil
 		}
-		net, err := a.setupNetwork(gctx, nd)
+		watch, err := newNodeWatch(a.client)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return watch.Run(gctx) })
+		net, err := a.setupNetwork(gctx, nd, watch, g)
 		if err != nil {
 			return err
 		}
@@ -187,18 +192,23 @@ func isExecutable(path string) bool {
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
-// setupNetwork waits for the node's pod CIDR and prepares the host.
-func (a *Agent) setupNetwork(ctx context.Context, nd *node.Node) (pods.Network, error) {
+// setupNetwork waits for the node's pod CIDR, prepares the host, and
+// starts the host-gw route loop in g.
+func (a *Agent) setupNetwork(ctx context.Context, nd *node.Node, watch *nodeWatch, g *errgroup.Group) (pods.Network, error) {
 	if a.cfg.Runtime == "fake" {
 		return nil, nil
 	}
-	var cidr string
-	for cidr = nd.PodCIDR(); cidr == ""; cidr = nd.PodCIDR() {
-		a.log.Info("waiting for the node's pod CIDR (spec.podCIDR or --pod-cidr)")
-		select {
-		case <-ctx.Done():
+	cidr := ownPodCIDR(nd, watch)
+	var logged time.Time
+	for ; cidr == ""; cidr = ownPodCIDR(nd, watch) {
+		if time.Since(logged) > 30*time.Second {
+			a.log.Info("waiting for the node's pod CIDR (spec.podCIDR from the node IPAM controller, or --pod-cidr)")
+			logged = time.Now()
+		}
+		// Nodes change (the IPAM controller writes spec.podCIDR) wake us
+		// at once; the tick covers an informer that cannot list.
+		if !waitFor(ctx, watch.Changed(), 5*time.Second) {
 			return nil, ctx.Err()
-		case <-time.After(5 * time.Second):
 		}
 	}
 	podCIDR, err := netip.ParsePrefix(cidr)
@@ -213,11 +223,20 @@ func (a *Agent) setupNetwork(ctx context.Context, nd *node.Node) (pods.Network, 
 	if err != nil {
 		return nil, fmt.Errorf("--service-cidr: %w", err)
 	}
+	var nodeIP netip.Addr
+	if n := nd.Node(); n != nil {
+		for _, ip := range internalIPs(n) {
+			if a, err := netip.ParseAddr(ip); err == nil && a.Is4() {
+				nodeIP = a
+				break
+			}
+		}
+	}
 	nw, err := network.New(network.Config{
 		CNIBinDirs: []string{a.cfg.CNIBinDir}, ConfDir: a.cfg.CNIConfDir,
 		CacheDir: filepath.Join(a.cfg.RootDir, "cni-cache"), StateDir: filepath.Join(a.cfg.RootDir, "network"),
 		BridgeName: a.cfg.BridgeName, ClusterCIDR: clusterCIDR, PodCIDR: podCIDR, ServiceCIDR: serviceCIDR,
-		HairpinMode: true, Log: a.cfg.Log,
+		NodeIP: nodeIP, HairpinMode: true, Log: a.cfg.Log,
 	})
 	if err != nil {
 		return nil, err
@@ -225,7 +244,33 @@ func (a *Agent) setupNetwork(ctx context.Context, nd *node.Node) (pods.Network, 
 	if err := nw.SetupNode(ctx); err != nil {
 		return nil, fmt.Errorf("preparing the node's network: %w", err)
 	}
+	routes := newHostRoutes(nw, watch, nd.Name(), podCIDR, clusterCIDR,
+		client.NewEventRecorder(a.client, "kubelet", nd.Name()), a.cfg.Registry, a.cfg.Log)
+	g.Go(func() error { return routes.Run(ctx) })
 	return podNetwork{nw}, nil
+}
+
+// ownPodCIDR is this node's pod CIDR: spec.podCIDR as the node itself
+// last read it, else --pod-cidr, else spec.podCIDR as the Node informer
+// saw it (which learns of the node IPAM controller's assignment first).
+// With --pod-cidr the informer is not asked: the flag's range wins over
+// one assigned after registration, as before there was an informer.
+func ownPodCIDR(nd *node.Node, watch *nodeWatch) string {
+	if cidr := nd.PodCIDR(); cidr != "" {
+		return cidr
+	}
+	if n := watch.Get(nd.Name()); n != nil {
+		cidrs := podCIDRs(n)
+		for _, c := range cidrs { // the IPv4 one of a dual-stack node
+			if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is4() {
+				return c
+			}
+		}
+		if len(cidrs) > 0 {
+			return cidrs[0]
+		}
+	}
+	return ""
 }
 
 // podNetwork adapts the CNI network to the pod workers.

@@ -1,5 +1,6 @@
 // Package agent assembles gantry-agent: the API client, the node's
-// registration, the container runtime, pod networking and volumes, the
+// registration, the container runtime, pod networking (and the host-gw
+// routes to other nodes' pods, kept by a Node informer) and volumes, the
 // pod workers fed by an informer of the pods bound to the node, the
 // streaming server the API server calls, and the health and metrics
 // endpoint. It also runs many simulated nodes in one process.

@@ -74,8 +74,8 @@ type Config struct {
 	// HairpinMode lets a pod reach itself through a Service or a host
 	// port. The agent turns it on (its flag defaults to true).
 	HairpinMode bool
-	// NodeIP is the node's address. It is validated and logged; the
-	// routes to other nodes' pod CIDRs will use it.
+	// NodeIP is the node's address (its InternalIP). It is validated and
+	// logged; other nodes route this node's pod CIDR via it.
 	NodeIP netip.Addr
 	// Log receives the package's logs (default slog.Default()).
 	Log *slog.Logger

@@ -35,9 +35,36 @@
 // proxy's job: it marks such packets; the bridge's hairpin mode lets the
 // DNATed frame leave through the port it came in on.
 //
+// Traffic between pods of different nodes is neither masqueraded (the
+// nat rule spares destinations inside the cluster CIDR) nor dropped (the
+// filter rules accept it in both directions), so pods see each other's
+// addresses across nodes.
+//
+// # Routes to other nodes (host-gw)
+//
+// PlanRoutes decides, from the Nodes, one route per other node: its pod
+// CIDR via its InternalIP ("10.244.1.0/24 via 192.168.1.12"), so that
+// the node forwards pod traffic straight to the node that hosts the
+// address, which delivers it on its bridge. This needs the nodes on one
+// link (one L2 network), as flannel's host-gw backend does. Refused, with
+// the reason: a pod CIDR outside the cluster CIDR (a Node must not be able
+// to take over other destinations), overlapping this node's or an older
+// node's, not IPv4, or a node IP that is loopback or inside the cluster
+// CIDR. A node without a pod CIDR or an address yet is pending.
+//
+// SyncRoutes installs the plan: routes in the main table tagged with
+// protocol RouteProtocol (158: "ip route show proto 158" lists them), which
+// is how the agent finds exactly its own, including those a previous run
+// left for nodes that no longer exist. A route is only installed when the
+// node IP is on a directly connected network (the kernel's route to it
+// has no gateway), is not this node's own address, and no route for the
+// same pod CIDR exists that the agent did not make. The routes are more
+// specific than the cluster CIDR's unreachable route, so they win; pod
+// CIDRs of no node still hit the unreachable route.
+//
 // CleanupNode undoes all of it: it runs CNI DEL for every pod still in
-// the CNI cache, then removes the chains, routes, dummy device, bridge,
-// conflist and IPAM state. It leaves the sysctls as they are, since
+// the CNI cache, then removes the chains, the host-gw routes, the other
+// routes, dummy device, bridge, conflist and IPAM state. It leaves the sysctls as they are, since
 // other software on the host may rely on them.
 //
 // # Pods

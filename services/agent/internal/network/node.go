@@ -45,7 +45,7 @@ func (n *Network) SetupNode(ctx context.Context) error {
 
 // CleanupNode removes what SetupNode and the pods' CNI ADDs made: it
 // tears down every pod still in the CNI cache, then removes the iptables
-// chains, routes, dummy device, bridge, conflist and IPAM state. It goes
+// chains, the host-gw routes, the other routes, dummy device, bridge, conflist and IPAM state. It goes
 // on after a failed step and returns all errors. The sysctls stay.
 func (n *Network) CleanupNode(ctx context.Context) error {
 	var errs []error
@@ -65,6 +65,7 @@ func (n *Network) CleanupNode(ctx context.Context) error {
 	}
 	errs = append(errs,
 		n.cleanupIPTables(ctx),
+		n.cleanupHostRoutes(),
 		ignoreNotExist(netlink.RouteDel(n.clusterRoute())),
 		n.deleteLink(n.cfg.DummyDevice, sinkTypes...),
 		n.deleteLink(n.cfg.BridgeName, "bridge"),
