@@ -139,7 +139,7 @@ fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store bench-apiserver bench-agent bench-scheduler bench-controllers ## Run all benchmarks
+bench: bench-store bench-apiserver bench-agent bench-scheduler bench-controllers bench-ingress ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
@@ -165,6 +165,11 @@ bench-scheduler: deps build ## Benchmark gantry-scheduler: 5,000 simulated nodes
 bench-controllers: deps build ## Benchmark the control plane: a Deployment 0 -> 10,000 replicas on 100 simulated nodes, a 1,000-replica rolling update (integration/cmd/ctrlbench BENCH_ARGS)
 	@printf '\n==> integration: go run ./cmd/ctrlbench %s\n' "$(BENCH_ARGS)"
 	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/ctrlbench $(BENCH_ARGS)
+
+.PHONY: bench-ingress
+bench-ingress: deps build ## Benchmark gantry-ingress against direct-to-backend requests with wrk (integration/cmd/ingressbench BENCH_ARGS; root)
+	@printf '\n==> integration: go run ./cmd/ingressbench -wrk %s\n' "$(BENCH_ARGS)"
+	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/ingressbench -wrk $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 
