@@ -72,6 +72,16 @@ func TestNamespaces(t *testing.T) {
 			t.Errorf("deleting a terminating namespace again: %v", err)
 		}
 	})
+	t.Run("kube-dns", func(t *testing.T) {
+		svc, err := e.kube.CoreV1().Services("kube-system").Get(e.ctx, "kube-dns", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if svc.Spec.ClusterIP != "10.96.0.10" || len(svc.Spec.Ports) != 3 || svc.Spec.Selector["k8s-app"] != "kube-dns" {
+			t.Errorf("kube-dns: clusterIP %s, ports %v, selector %v; want 10.96.0.10, dns/dns-tcp/metrics, k8s-app=kube-dns",
+				svc.Spec.ClusterIP, svc.Spec.Ports, svc.Spec.Selector)
+		}
+	})
 	t.Run("defaults", func(t *testing.T) {
 		for _, name := range []string{"default", "kube-system", "kube-public", "kube-node-lease"} {
 			ns, err := e.kube.CoreV1().Namespaces().Get(e.ctx, name, metav1.GetOptions{})

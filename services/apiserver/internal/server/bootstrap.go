@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"net"
 	"time"
 
@@ -22,7 +24,8 @@ import (
 // system-cluster-critical PriorityClasses, the default StorageClass
 // "local-path" (Gantry's local-path provisioner), and the "kubernetes" Service in
 // default (the first address of the service range) with this server among
-// its endpoints. Objects that exist are left as they are. It retries until
+// its endpoints, and the kube-system/kube-dns Service on the tenth address
+// (what pods' resolv.conf names; gantry-proxy answers it on every node). Objects that exist are left as they are. It retries until
 // the store answers.
 func (s *Server) bootstrap(ctx context.Context) error {
 	for {
@@ -78,6 +81,9 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 	if _, err := svcs.Create(ctx, "default", svc, metav1.CreateOptions{FieldManager: "gantry-apiserver"}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
+	if err := s.createDNSService(ctx, svcs.Create); err != nil {
+		return err
+	}
 	return s.publishEndpoints(ctx)
 }
 
@@ -130,14 +136,48 @@ func (s *Server) advertiseAddress() string {
 	return "127.0.0.1"
 }
 
-func firstServiceIP(cidr string) (string, error) {
-	_, n, err := net.ParseCIDR(cidr)
+func firstServiceIP(cidr string) (string, error) { return serviceIP(cidr, 1) }
+
+// serviceIP is the address at offset n of the (IPv4) service range.
+func serviceIP(cidr string, n uint32) (string, error) {
+	_, ipnet, err := net.ParseCIDR(cidr)
 	if err != nil {
 		return "", err
 	}
-	ip := n.IP.To4()
+	ip := ipnet.IP.To4()
+	if ip == nil {
+		return "", fmt.Errorf("service range %s is not IPv4", cidr)
+	}
 	out := make(net.IP, 4)
-	copy(out, ip)
-	out[3]++
+	binary.BigEndian.PutUint32(out, binary.BigEndian.Uint32(ip)+n)
+	if !ipnet.Contains(out) {
+		return "", fmt.Errorf("service range %s has no address at offset %d", cidr, n)
+	}
 	return out.String(), nil
+}
+
+// createDNSService creates kube-system/kube-dns as clusters have it, on
+// the address the allocator keeps for it (offset 10).
+func (s *Server) createDNSService(ctx context.Context, create func(context.Context, string, runtime.Object, metav1.CreateOptions) (runtime.Object, error)) error {
+	ip, err := serviceIP(s.cfg.ServiceClusterIPRange, 10)
+	if err != nil {
+		return err
+	}
+	labels := map[string]string{"k8s-app": "kube-dns", "kubernetes.io/name": "CoreDNS", "kubernetes.io/cluster-service": "true"}
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "kube-dns", Namespace: "kube-system", Labels: labels},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: ip,
+			Selector:  map[string]string{"k8s-app": "kube-dns"},
+			Ports: []corev1.ServicePort{
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP, TargetPort: intstr.FromInt32(53)},
+				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(53)},
+				{Name: "metrics", Port: 9153, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromInt32(9153)},
+			},
+		},
+	}
+	if _, err := create(ctx, "kube-system", svc, metav1.CreateOptions{FieldManager: "gantry-apiserver"}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
 }
