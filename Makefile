@@ -123,7 +123,8 @@ clean: ## Remove bin/ and .tools/
 
 .PHONY: test
 test: deps build ## What CI runs: go test in every module (integration last), then each fuzz target for FUZZTIME
-	@$(call foreach_module,$(MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
+	@$(call foreach_module,$(UNIT_MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
+	@$(call foreach_module,$(filter integration,$(MODULES)),go test -p 1,$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 	@$(run_fuzz)
 
 .PHONY: test-unit
@@ -131,8 +132,8 @@ test-unit: ## go test in proto, libs and services/* (no integration, no fuzzing)
 	@$(call foreach_module,$(UNIT_MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 
 .PHONY: test-integration
-test-integration: deps build ## go test in integration/ only (multi-process tests against bin/)
-	@$(call foreach_module,$(filter integration,$(MODULES)),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
+test-integration: deps build ## go test in integration/ only (multi-process tests against bin/), one package at a time (node tests share the host's network)
+	@$(call foreach_module,$(filter integration,$(MODULES)),go test -p 1,$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 
 .PHONY: fuzz
 fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
