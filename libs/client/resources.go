@@ -78,6 +78,11 @@ func DaemonSets(c *Client) *Resource[*appsv1.DaemonSet, *appsv1.DaemonSetList] {
 	return newResource[*appsv1.DaemonSet, *appsv1.DaemonSetList](c, appsv1.SchemeGroupVersion.WithResource("daemonsets"), "DaemonSet", namespaced)
 }
 
+// ControllerRevisions is the client of controllerrevisions.
+func ControllerRevisions(c *Client) *Resource[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList] {
+	return newResource[*appsv1.ControllerRevision, *appsv1.ControllerRevisionList](c, appsv1.SchemeGroupVersion.WithResource("controllerrevisions"), "ControllerRevision", namespaced)
+}
+
 // Jobs is the client of jobs.
 func Jobs(c *Client) *Resource[*batchv1.Job, *batchv1.JobList] {
 	return newResource[*batchv1.Job, *batchv1.JobList](c, batchv1.SchemeGroupVersion.WithResource("jobs"), "Job", namespaced)

@@ -133,6 +133,12 @@ var Resources = []*Resource{
 		New:           func() runtime.Object { return &appsv1.DaemonSet{} },
 		NewList:       func() runtime.Object { return &appsv1.DaemonSetList{} },
 	},
+	{
+		Group: "apps", Version: "v1", Resource: "controllerrevisions", Singular: "controllerrevision", Kind: "ControllerRevision",
+		Namespaced: true, StoragePrefix: "/registry/controllerrevisions/",
+		New:     func() runtime.Object { return &appsv1.ControllerRevision{} },
+		NewList: func() runtime.Object { return &appsv1.ControllerRevisionList{} },
+	},
 
 	{
 		Group: "batch", Version: "v1", Resource: "jobs", Singular: "job", Kind: "Job",

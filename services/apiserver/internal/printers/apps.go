@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 func deploymentCells(d *appsv1.Deployment, now time.Time) []interface{} {
@@ -58,6 +59,19 @@ func daemonSetCells(ds *appsv1.DaemonSet, now time.Time) []interface{} {
 		age(ds.CreationTimestamp, now),
 	}
 	return append(cells, templateCells(&ds.Spec.Template, metav1.FormatLabelSelector(ds.Spec.Selector))...)
+}
+
+// controllerRevisionCells name the revision's controller as
+// "<kind>.<group>/<name>" ("statefulset.apps/web"), or "<none>".
+func controllerRevisionCells(cr *appsv1.ControllerRevision, now time.Time) []interface{} {
+	controller := "<none>"
+	if ref := metav1.GetControllerOfNoCopy(cr); ref != nil {
+		controller = ref.Name
+		if gv, err := schema.ParseGroupVersion(ref.APIVersion); err == nil && ref.Kind != "" {
+			controller = strings.ToLower(gv.WithKind(ref.Kind).GroupKind().String()) + "/" + ref.Name
+		}
+	}
+	return []interface{}{cr.Name, controller, cr.Revision, age(cr.CreationTimestamp, now)}
 }
 
 // replicas is a desired replica count, 0 when unset.

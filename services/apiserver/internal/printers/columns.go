@@ -179,6 +179,12 @@ var columns = map[schema.GroupResource][]metav1.TableColumnDefinition{
 		column("Node Selector", typeString, corev1.PodSpec{}.SwaggerDoc()["nodeSelector"]),
 		ageColumn(),
 	}, true),
+	gr("apps", "controllerrevisions"): {
+		nameColumn(),
+		column("Controller", typeString, "Controller of the object"),
+		column("Revision", typeString, appsv1.ControllerRevision{}.SwaggerDoc()["revision"]),
+		ageColumn(),
+	},
 
 	gr("batch", "jobs"): withTemplate([]metav1.TableColumnDefinition{
 		nameColumn(),

@@ -63,6 +63,8 @@ func Cells(obj runtime.Object, now time.Time) []interface{} {
 		return statefulSetCells(o, now)
 	case *appsv1.DaemonSet:
 		return daemonSetCells(o, now)
+	case *appsv1.ControllerRevision:
+		return controllerRevisionCells(o, now)
 	case *batchv1.Job:
 		return jobCells(o, now)
 	case *batchv1.CronJob:

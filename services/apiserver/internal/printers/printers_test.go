@@ -61,6 +61,7 @@ func TestColumns(t *testing.T) {
 		{gr("apps", "deployments"), "Name,Ready,Up-to-date,Available,Age,Containers*,Images*,Selector*"},
 		{gr("apps", "replicasets"), "Name,Desired,Current,Ready,Age,Containers*,Images*,Selector*"},
 		{gr("apps", "statefulsets"), "Name,Ready,Age,Containers*,Images*"},
+		{gr("apps", "controllerrevisions"), "Name,Controller,Revision,Age"},
 		{gr("apps", "daemonsets"), "Name,Desired,Current,Ready,Up-to-date,Available,Node Selector,Age,Containers*,Images*,Selector*"},
 		{gr("batch", "jobs"), "Name,Status,Completions,Duration,Age,Containers*,Images*,Selector*"},
 		{gr("batch", "cronjobs"), "Name,Schedule,Timezone,Suspend,Active,Last Schedule,Age,Containers*,Images*,Selector*"},
@@ -297,6 +298,22 @@ func TestCells(t *testing.T) {
 					UpdatedNumberScheduled: 3, NumberAvailable: 2}},
 			want: []interface{}{"agent", int64(3), int64(3), int64(2), int64(3), int64(2), "kubernetes.io/os=linux", "5m",
 				"agent", "agent:2", "app=agent"},
+		},
+		{
+			name: "controller revision",
+			obj: &appsv1.ControllerRevision{
+				ObjectMeta: func() metav1.ObjectMeta {
+					m := objectMeta("web-7c5d8f9b6")
+					m.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "web", UID: "u1", Controller: new(true)}}
+					return m
+				}(),
+				Revision: 3},
+			want: []interface{}{"web-7c5d8f9b6", "statefulset.apps/web", int64(3), "5m"},
+		},
+		{
+			name: "orphaned controller revision",
+			obj:  &appsv1.ControllerRevision{ObjectMeta: objectMeta("agent-5f4d7b"), Revision: 1},
+			want: []interface{}{"agent-5f4d7b", "<none>", int64(1), "5m"},
 		},
 		{
 			name: "running job",

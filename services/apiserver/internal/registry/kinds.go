@@ -34,6 +34,8 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		}
 	case "namespaces":
 		return hooks{prepareCreate: prepareNamespace, prepareUpdate: keepNamespaceFinalizers, beginDelete: beginNamespaceDelete}
+	case "daemonsets.apps":
+		return hooks{prepareCreate: prepareDaemonSet, prepareUpdate: bumpTemplateGeneration}
 	case "jobs.batch":
 		return hooks{prepareCreate: prepareJob}
 	case "endpoints":

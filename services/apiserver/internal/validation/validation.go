@@ -51,6 +51,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateStatefulSet(o)
 	case *appsv1.DaemonSet:
 		return validateDaemonSet(o)
+	case *appsv1.ControllerRevision:
+		return validateControllerRevision(o)
 	case *batchv1.Job:
 		return validateJobCreate(o)
 	case *batchv1.CronJob:
@@ -114,6 +116,8 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateStatefulSetUpdate)
 	case *appsv1.DaemonSet:
 		return update(o, old, validateDaemonSetUpdate)
+	case *appsv1.ControllerRevision:
+		return update(o, old, validateControllerRevisionUpdate)
 	case *batchv1.Job:
 		return update(o, old, validateJobUpdate)
 	case *batchv1.CronJob:
