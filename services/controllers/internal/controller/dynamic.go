@@ -33,6 +33,7 @@ func AllResources(c *client.Client) []Dynamic {
 		DynamicOf(c, client.ReplicaSets),
 		DynamicOf(c, client.StatefulSets),
 		DynamicOf(c, client.DaemonSets),
+		DynamicOf(c, client.ControllerRevisions),
 		DynamicOf(c, client.Jobs),
 		DynamicOf(c, client.CronJobs),
 		DynamicOf(c, client.Ingresses),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/services/controllers/internal/controller"
+	"github.com/gantry-dev/gantry/services/controllers/internal/history"
 )
 
 // name is the controller's name (--controllers, metrics, logs); events
@@ -34,6 +35,7 @@ type Controller struct {
 	pods       *client.Resource[*corev1.Pod, *corev1.PodList]
 	podControl *controller.PodControl
 	recorder   *client.EventRecorder
+	history    *history.Store
 
 	dsLister   listers.ResourceIndexer[*appsv1.DaemonSet]
 	podLister  listers.ResourceIndexer[*corev1.Pod]
@@ -53,11 +55,13 @@ func New(c *controller.Context) (controller.Runnable, error) {
 	dsInf := client.InformerFor(c.Informers, client.DaemonSets)
 	podInf := client.InformerFor(c.Informers, client.Pods)
 	nodeInf := client.InformerFor(c.Informers, client.Nodes)
+	revInf := client.InformerFor(c.Informers, client.ControllerRevisions)
 	dsc := &Controller{
 		daemonSets: client.DaemonSets(c.Client),
 		pods:       client.Pods(c.Client),
 		podControl: controller.NewPodControl(c, component),
 		recorder:   c.Recorder(component),
+		history:    history.NewStore(c),
 		dsLister:   client.Lister(client.DaemonSets(c.Client), dsInf),
 		podLister:  client.Lister(client.Pods(c.Client), podInf),
 		nodeLister: client.Lister(client.Nodes(c.Client), nodeInf),
@@ -66,7 +70,7 @@ func New(c *controller.Context) (controller.Runnable, error) {
 		failed:     newBackoff(c.Clock),
 		clock:      c.Clock,
 	}
-	dsc.loop = controller.NewLoop(c, name, dsc.sync, dsInf.HasSynced, podInf.HasSynced, nodeInf.HasSynced)
+	dsc.loop = controller.NewLoop(c, name, dsc.sync, dsInf.HasSynced, podInf.HasSynced, nodeInf.HasSynced, revInf.HasSynced)
 	dsc.log = dsc.loop.Log()
 	handlers := []struct {
 		inf cache.SharedIndexInformer
@@ -82,6 +86,11 @@ func New(c *controller.Context) (controller.Runnable, error) {
 			AddFunc:    func(any) { dsc.enqueueAll() },
 			UpdateFunc: dsc.updateNode,
 			DeleteFunc: func(any) { dsc.enqueueAll() },
+		}},
+		{revInf, cache.ResourceEventHandlerFuncs{
+			AddFunc:    dsc.enqueueRevisionOwner,
+			UpdateFunc: dsc.updateRevision,
+			DeleteFunc: dsc.enqueueRevisionOwner,
 		}},
 	}
 	for _, h := range handlers {
@@ -202,4 +211,37 @@ func (dsc *Controller) deletePod(obj any) {
 	}
 	dsc.deletions.DeletionObserved(dsKey(ds), podKey(pod))
 	dsc.loop.Enqueue(ds)
+}
+
+// enqueueRevisionOwner enqueues the DaemonSet that controls a
+// ControllerRevision, or, for an orphan, those that may adopt it.
+func (dsc *Controller) enqueueRevisionOwner(obj any) {
+	rev, ok := controller.Deleted[*appsv1.ControllerRevision](obj)
+	if !ok {
+		return
+	}
+	if ref := metav1.GetControllerOfNoCopy(rev); ref != nil {
+		if ds := dsc.owner(rev.Namespace, ref); ds != nil {
+			dsc.loop.Enqueue(ds)
+		}
+		return
+	}
+	for _, ds := range controller.Selecting(dsc.dsLister, rev.Namespace, rev.Labels,
+		func(ds *appsv1.DaemonSet) *metav1.LabelSelector { return ds.Spec.Selector }) {
+		dsc.loop.Enqueue(ds)
+	}
+}
+
+// updateRevision enqueues the DaemonSets concerned by a changed revision:
+// its owner before and after, or those that may adopt it.
+func (dsc *Controller) updateRevision(old, cur any) {
+	o, ok1 := old.(*appsv1.ControllerRevision)
+	r, ok2 := cur.(*appsv1.ControllerRevision)
+	if !ok1 || !ok2 || o.ResourceVersion == r.ResourceVersion {
+		return
+	}
+	if oldRef, ref := metav1.GetControllerOfNoCopy(o), metav1.GetControllerOfNoCopy(r); oldRef != nil && (ref == nil || oldRef.UID != ref.UID) {
+		dsc.enqueueRevisionOwner(o)
+	}
+	dsc.enqueueRevisionOwner(r)
 }

@@ -19,7 +19,7 @@ const (
 	// of the template a pod was made from.
 	templateGenerationLabel = "pod-template-generation"
 	// templateGenerationAnnotation holds a DaemonSet's template
-	// generation when the API server keeps one.
+	// generation, counted by the API server.
 	templateGenerationAnnotation = "deprecated.daemonset.template.generation"
 )
 
@@ -43,9 +43,9 @@ func templateHash(tmpl *corev1.PodTemplateSpec, collisionCount *int32) (string, 
 }
 
 // templateGeneration is the generation the pod-template-generation label
-// names: the DaemonSet's deprecated template generation annotation when
-// present, else its metadata.generation (the API server keeps no separate
-// template generation).
+// names: the DaemonSet's deprecated template generation annotation, which
+// the API server keeps, else (a DaemonSet stored before it did) its
+// metadata.generation.
 func templateGeneration(ds *appsv1.DaemonSet) string {
 	if g, ok := ds.Annotations[templateGenerationAnnotation]; ok {
 		if _, err := strconv.ParseInt(g, 10, 64); err == nil {

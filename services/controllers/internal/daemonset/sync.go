@@ -41,13 +41,20 @@ func (dsc *Controller) sync(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("list nodes: %w", err)
 	}
-	hash, err := templateHash(&ds.Spec.Template, ds.Status.CollisionCount)
-	if err != nil {
-		return err
-	}
 	pods, err := dsc.podsByNode(ctx, ds)
 	if err != nil {
 		return err
+	}
+	cur, old, err := dsc.constructHistory(ctx, ds, pods)
+	if err != nil {
+		return err
+	}
+	hash := revisionHash(cur)
+	if hash == "" {
+		// A revision someone else made: hash the template ourselves.
+		if hash, err = templateHash(&ds.Spec.Template, ds.Status.CollisionCount); err != nil {
+			return err
+		}
 	}
 	if !dsc.satisfied(key) {
 		// Pods asked for are not in the cache yet: counts would be
@@ -58,7 +65,18 @@ func (dsc *Controller) sync(ctx context.Context, key string) error {
 	if err == nil && dsc.satisfied(key) && ds.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
 		err = dsc.rollingUpdate(ctx, ds, nodes, pods, hash)
 	}
+	if err == nil {
+		err = dsc.cleanupHistory(ctx, ds, old, pods)
+	}
 	return errors.Join(err, dsc.updateStatus(ctx, ds, nodes, pods, hash, true))
+}
+
+// canAdopt rechecks, before the first adoption of a sync, that ds is
+// still there and not being deleted.
+func (dsc *Controller) canAdopt(ds *appsv1.DaemonSet) func(context.Context) error {
+	return controller.RecheckOwner(ds, func(ctx context.Context) (*appsv1.DaemonSet, error) {
+		return dsc.daemonSets.Get(ctx, ds.Namespace, ds.Name, metav1.GetOptions{})
+	})
 }
 
 func (dsc *Controller) satisfied(key string) bool {
@@ -83,9 +101,7 @@ func (dsc *Controller) podsByNode(ctx context.Context, ds *appsv1.DaemonSet) (no
 			_, err := dsc.pods.Patch(ctx, namespace, name, pt, data, metav1.PatchOptions{})
 			return err
 		},
-		CanAdopt: controller.RecheckOwner(ds, func(ctx context.Context) (*appsv1.DaemonSet, error) {
-			return dsc.daemonSets.Get(ctx, ds.Namespace, ds.Name, metav1.GetOptions{})
-		}),
+		CanAdopt: dsc.canAdopt(ds),
 	}
 	claimed, claimErr := controller.Claim(ctx, m, all)
 	out := nodePods{}

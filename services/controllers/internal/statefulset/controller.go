@@ -14,6 +14,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/services/controllers/internal/controller"
+	"github.com/gantry-dev/gantry/services/controllers/internal/history"
 )
 
 // Controller is the StatefulSet controller.
@@ -23,7 +24,7 @@ type Controller struct {
 	pods    *client.Resource[*corev1.Pod, *corev1.PodList]
 	podsLs  listers.ResourceIndexer[*corev1.Pod]
 	control *podControl
-	revs    *templates
+	history *history.Store
 	clock   clock.PassiveClock
 	log     *slog.Logger
 	loop    *controller.Loop
@@ -35,6 +36,7 @@ func New(c *controller.Context) (controller.Runnable, error) {
 	podInf := client.InformerFor(c.Informers, client.Pods)
 	claimInf := client.InformerFor(c.Informers, client.PersistentVolumeClaims)
 	recorder := c.Recorder("statefulset-controller")
+	revs := history.NewStore(c)
 	ctl := &Controller{
 		sets:   client.StatefulSets(c.Client),
 		setsLs: client.Lister(client.StatefulSets(c.Client), setInf),
@@ -46,16 +48,17 @@ func New(c *controller.Context) (controller.Runnable, error) {
 			claimsLs: client.Lister(client.PersistentVolumeClaims(c.Client), claimInf),
 			recorder: recorder,
 		},
-		revs:  newTemplates(),
-		clock: c.Clock,
+		history: revs,
+		clock:   c.Clock,
 	}
-	ctl.loop = controller.NewLoop(c, "statefulset", ctl.sync, setInf.HasSynced, podInf.HasSynced, claimInf.HasSynced)
+	ctl.loop = controller.NewLoop(c, "statefulset", ctl.sync, setInf.HasSynced, podInf.HasSynced, claimInf.HasSynced,
+		revs.HasSynced)
 	ctl.log = ctl.loop.Log()
 
 	if _, err := setInf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    ctl.loop.Enqueue,
-		UpdateFunc: ctl.updateSet,
-		DeleteFunc: ctl.deleteSet,
+		UpdateFunc: func(_, cur any) { ctl.loop.Enqueue(cur) },
+		DeleteFunc: ctl.loop.Enqueue,
 	}); err != nil {
 		return nil, err
 	}
@@ -71,26 +74,6 @@ func New(c *controller.Context) (controller.Runnable, error) {
 
 // Run syncs StatefulSets until ctx ends.
 func (c *Controller) Run(ctx context.Context) error { return c.loop.Run(ctx) }
-
-func (c *Controller) updateSet(oldObj, newObj any) {
-	old, ok1 := oldObj.(*appsv1.StatefulSet)
-	cur, ok2 := newObj.(*appsv1.StatefulSet)
-	if ok1 && ok2 && old.UID == cur.UID && old.Generation != cur.Generation {
-		// The template being replaced may be the current revision's:
-		// remember it for the pods below the partition.
-		if _, err := c.revs.remember(old); err != nil {
-			c.log.Warn("cannot remember the previous template", "statefulset", cache.MetaObjectToName(old).String(), "err", err)
-		}
-	}
-	c.loop.Enqueue(newObj)
-}
-
-func (c *Controller) deleteSet(obj any) {
-	if set, ok := tombstoned[*appsv1.StatefulSet](obj); ok {
-		c.revs.forget(set.UID)
-	}
-	c.loop.Enqueue(obj)
-}
 
 // tombstoned returns the object of a delete event (possibly wrapped in a
 // DeletedFinalStateUnknown).

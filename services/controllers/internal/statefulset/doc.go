@@ -23,17 +23,21 @@
 // highest ordinal, each once the previous one has terminated. Parallel
 // creates and deletes all at once.
 //
-// Revisions. Kubernetes records every pod template in a ControllerRevision;
-// Gantry's API server does not serve those, so a revision is named
-// "<set>-<hash of spec.template and collisionCount>" (the pods'
+// Revisions. Every distinct pod template the set has had is recorded in
+// a ControllerRevision "<set>-<hash>" (package history): its data is the
+// strategic merge patch that puts the template back, its revision number
+// orders the history, and it carries the template's labels, the
+// controller.kubernetes.io/hash label and a controller reference to the
+// set. The revision of spec.template is the update revision; a template
+// seen before re-uses its revision, renumbered as the newest, which is how
+// `kubectl rollout undo` shows in `kubectl rollout history`. The pods'
 // controller-revision-hash label and status.currentRevision /
-// updateRevision). The templates of the current and the update revision
-// are remembered in memory (the update revision's is the set's own; the
-// current one's is seen in the set's update events), so pods below a
-// RollingUpdate partition are re-created from the current template. After
-// a restart of the controller in the middle of a partitioned roll-out the
-// current template is unknown, and such pods are re-created at the update
-// revision.
+// updateRevision name revisions, so pods below a RollingUpdate partition
+// are re-created from the current revision's template, also after a
+// restart of the controller. A name taken by another template counts a
+// collision (status.collisionCount) and the next name is tried. Revisions
+// beyond spec.revisionHistoryLimit (default 10) that neither status nor a
+// pod uses are deleted, oldest first.
 //
 // Updates. RollingUpdate replaces, from the highest ordinal down to the
 // partition, pods not at the update revision, at most maxUnavailable

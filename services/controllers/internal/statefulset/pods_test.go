@@ -1,7 +1,6 @@
 package statefulset
 
 import (
-	"strings"
 	"testing"
 	"time"
 
@@ -73,57 +72,6 @@ func TestNewPod(t *testing.T) {
 	}
 }
 
-func TestRevisionName(t *testing.T) {
-	a := testSet(3, retain, retain)
-	ra, err := revisionName(a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(ra, "web-") || len(ra) <= len("web-") {
-		t.Errorf("revision %q, want web-<hash>", ra)
-	}
-	// Only the template counts.
-	b := a.DeepCopy()
-	b.Spec.Replicas = ptr.To[int32](7)
-	b.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: ptr.To[int32](1)}
-	if rb, _ := revisionName(b); rb != ra {
-		t.Errorf("scaling changed the revision: %q != %q", rb, ra)
-	}
-	c := a.DeepCopy()
-	c.Spec.Template.Spec.Containers[0].Image = "nginx:2"
-	if rc, _ := revisionName(c); rc == ra {
-		t.Error("a new image kept the revision")
-	}
-	d := a.DeepCopy()
-	d.Status.CollisionCount = ptr.To[int32](1)
-	if rd, _ := revisionName(d); rd == ra {
-		t.Error("a collision count kept the revision")
-	}
-}
-
-func TestTemplates(t *testing.T) {
-	ts := newTemplates()
-	a := testSet(3, retain, retain)
-	ra, _ := ts.remember(a)
-	b := a.DeepCopy()
-	b.Spec.Template.Spec.Containers[0].Image = "nginx:2"
-	rb, _ := ts.remember(b)
-	if tmpl, ok := ts.get(a.UID, ra); !ok || tmpl.Spec.Containers[0].Image != "nginx" {
-		t.Errorf("template of %s: %v %v", ra, tmpl, ok)
-	}
-	ts.keep(a.UID, rb)
-	if _, ok := ts.get(a.UID, ra); ok {
-		t.Error("keep did not forget the old revision")
-	}
-	if _, ok := ts.get(a.UID, rb); !ok {
-		t.Error("keep forgot the kept revision")
-	}
-	ts.forget(a.UID)
-	if _, ok := ts.get(a.UID, rb); ok {
-		t.Error("forget kept a template")
-	}
-}
-
 func TestViewOf(t *testing.T) {
 	set := testSet(4, retain, retain)
 	set.Spec.PodManagementPolicy = appsv1.ParallelPodManagement
@@ -135,7 +83,7 @@ func TestViewOf(t *testing.T) {
 			Partition: ptr.To[int32](2), MaxUnavailable: ptr.To(intstr.FromString("50%")),
 		},
 	}
-	v, err := viewOf(set, "web-a", "web-b", true)
+	v, err := viewOf(set, "web-a", "web-b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +92,8 @@ func TestViewOf(t *testing.T) {
 	if v != want {
 		t.Errorf("view = %+v\nwant   %+v", v, want)
 	}
-	// Without the current template pods are re-created at the update
-	// revision.
-	if v, _ := viewOf(set, "web-a", "web-b", false); v.CurrentBelow != 0 {
-		t.Errorf("CurrentBelow = %d with an unknown current template, want 0", v.CurrentBelow)
-	}
 	set.Spec.UpdateStrategy = appsv1.StatefulSetUpdateStrategy{Type: appsv1.OnDeleteStatefulSetStrategyType}
-	if v, _ := viewOf(set, "web-a", "web-b", true); !v.OnDelete || v.CurrentBelow != 0 || v.MaxUnavailable != 1 {
+	if v, _ := viewOf(set, "web-a", "web-b"); !v.OnDelete || v.CurrentBelow != 0 || v.MaxUnavailable != 1 {
 		t.Errorf("OnDelete view = %+v", v)
 	}
 }
@@ -160,7 +103,7 @@ func TestComputeStatus(t *testing.T) {
 	set.Generation = 4
 	set.Spec.UpdateStrategy.Type = appsv1.RollingUpdateStatefulSetStrategyType
 	ps := pods(tpod(0, "a", ready), tpod(1, "a", justReady), tpod(2, "b", pending), tpod(3, "a", terminating))
-	s := computeStatus(set, ps, "a", "b", 10*time.Second, now)
+	s := computeStatus(set, ps, "a", "b", 0, 10*time.Second, now)
 	want := appsv1.StatefulSetStatus{
 		ObservedGeneration: 4, Replicas: 4, ReadyReplicas: 3, AvailableReplicas: 2, CurrentReplicas: 2, UpdatedReplicas: 1,
 		CurrentRevision: "a", UpdateRevision: "b", CollisionCount: ptr.To[int32](0),
@@ -173,10 +116,10 @@ func TestComputeStatus(t *testing.T) {
 		t.Error("completed a rolling update with a pod at the old revision")
 	}
 
-	done := computeStatus(set, pods(tpod(0, "b", ready), tpod(1, "b", ready), tpod(2, "b", ready)), "a", "b", 0, now)
+	done := computeStatus(set, pods(tpod(0, "b", ready), tpod(1, "b", ready), tpod(2, "b", ready)), "a", "b", 2, 0, now)
 	completeRollingUpdate(set, &done)
-	if done.CurrentRevision != "b" || done.CurrentReplicas != 3 {
-		t.Errorf("after the update: current %q x%d, want b x3", done.CurrentRevision, done.CurrentReplicas)
+	if done.CurrentRevision != "b" || done.CurrentReplicas != 3 || ptr.Deref(done.CollisionCount, 0) != 2 {
+		t.Errorf("after the update: current %q x%d (collisions %v), want b x3 (2)", done.CurrentRevision, done.CurrentReplicas, done.CollisionCount)
 	}
 }
 

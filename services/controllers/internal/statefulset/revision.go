@@ -1,36 +1,27 @@
 package statefulset
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/gantry-dev/gantry/services/controllers/internal/history"
 )
 
-// revisionName is the name of the revision of set's current spec.template:
-// "<set>-<hash>", the value of its pods' controller-revision-hash label.
-// The hash covers the template and status.collisionCount, as Kubernetes'
-// ControllerRevision names do.
-func revisionName(set *appsv1.StatefulSet) (string, error) {
-	var collisions int32
-	if set.Status.CollisionCount != nil {
-		collisions = *set.Status.CollisionCount
-	}
-	h, err := templateHash(&set.Spec.Template, collisions)
-	if err != nil {
-		return "", fmt.Errorf("revision of statefulset %s/%s: %w", set.Namespace, set.Name, err)
-	}
-	return set.Name + "-" + h, nil
-}
+// defaultHistoryLimit is spec.revisionHistoryLimit when unset.
+const defaultHistoryLimit = 10
 
-// templateHash is the short, DNS-safe hash of a pod template.
+// templateHash is the short, DNS-safe hash of a pod template and a
+// collision count: the hash in the name of its ControllerRevision
+// "<set>-<hash>", which is also the pods' controller-revision-hash label.
 func templateHash(tmpl *corev1.PodTemplateSpec, collisions int32) (string, error) {
 	// encoding/json writes struct fields in declaration order and map keys
 	// sorted, so equal templates encode alike.
@@ -46,65 +37,122 @@ func templateHash(tmpl *corev1.PodTemplateSpec, collisions int32) (string, error
 	return rand.SafeEncodeString(strconv.FormatUint(uint64(h.Sum32()), 10)), nil
 }
 
-// templates remembers the pod templates of the revisions of each set (by
-// UID), so that pods below a partition can be re-created from the current
-// revision's template while spec.template already holds the update
-// revision's. They stand in for the ControllerRevisions Gantry does not
-// store.
-type templates struct {
-	mu sync.Mutex
-	m  map[types.UID]map[string]*corev1.PodTemplateSpec
-}
-
-func newTemplates() *templates {
-	return &templates{m: map[types.UID]map[string]*corev1.PodTemplateSpec{}}
-}
-
-// remember records set's current template under its revision name.
-func (t *templates) remember(set *appsv1.StatefulSet) (string, error) {
-	rev, err := revisionName(set)
+// newRevision is the ControllerRevision of set's template with data, as
+// Kubernetes makes it: named "<set>-<hash>", labelled with the template's
+// labels and the hash, annotated with the set's annotations, controlled by
+// the set.
+func newRevision(set *appsv1.StatefulSet, data []byte, revision int64, collisions int32) (*appsv1.ControllerRevision, error) {
+	hash, err := templateHash(&set.Spec.Template, collisions)
 	if err != nil {
-		return "", err
+		return nil, fmt.Errorf("revision of statefulset %s/%s: %w", set.Namespace, set.Name, err)
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	revs := t.m[set.UID]
-	if revs == nil {
-		revs = map[string]*corev1.PodTemplateSpec{}
-		t.m[set.UID] = revs
-	}
-	if _, ok := revs[rev]; !ok {
-		revs[rev] = set.Spec.Template.DeepCopy()
-	}
+	rev := history.New(set, setKind, history.Name(set.Name, hash), set.Spec.Template.Labels, set.Annotations, data, revision)
+	rev.Labels[history.HashLabel] = hash
 	return rev, nil
 }
 
-// get returns the template of revision rev of the set with uid.
-func (t *templates) get(uid types.UID, rev string) (*corev1.PodTemplateSpec, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	tmpl, ok := t.m[uid][rev]
-	return tmpl, ok
+// revisions are a set's current and update revisions.
+type revisions struct {
+	// current holds the template of the pods not updated yet; update the
+	// set's own template.
+	current, update *appsv1.ControllerRevision
+	// currentTemplate is current's template.
+	currentTemplate *corev1.PodTemplateSpec
+	// collisions is the set's collision count, counting the name
+	// collisions met creating update.
+	collisions int32
 }
 
-// keep forgets every template of the set with uid but those of revs.
-func (t *templates) keep(uid types.UID, revs ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for rev := range t.m[uid] {
-		live := false
-		for _, r := range revs {
-			live = live || r == rev
+// syncRevisions finds or records the revision of set's template among
+// its history (sorted oldest first), as Kubernetes does: the newest
+// revision of the same template is the update revision (renumbered as the
+// newest when it is an older one, which is how a rollback shows), else a
+// new one is created. The current revision is status.currentRevision's,
+// or the update revision when there is none such. A set being deleted
+// gets no new revision (nor a renumbered one): only names are needed.
+func (c *Controller) syncRevisions(ctx context.Context, set *appsv1.StatefulSet, sorted []*appsv1.ControllerRevision) (revisions, error) {
+	r := revisions{}
+	if set.Status.CollisionCount != nil {
+		r.collisions = *set.Status.CollisionCount
+	}
+	data, err := history.TemplatePatch(&set.Spec.Template)
+	if err != nil {
+		return r, fmt.Errorf("statefulset %s/%s: %w", set.Namespace, set.Name, err)
+	}
+	choice := history.Choose(sorted, data)
+	deleting := set.DeletionTimestamp != nil
+	switch {
+	case choice.Existing != nil && (!choice.Renumber() || deleting):
+		r.update = choice.Existing
+	case choice.Existing != nil:
+		r.update, err = c.history.Renumber(ctx, choice.Existing, choice.Revision)
+	case deleting:
+		r.update, err = newRevision(set, data, choice.Revision, r.collisions)
+	default:
+		r.update, err = c.history.CreateUnique(ctx, &r.collisions, func(collisions int32) (*appsv1.ControllerRevision, error) {
+			return newRevision(set, data, choice.Revision, collisions)
+		})
+	}
+	if err != nil {
+		return r, err
+	}
+	r.current, r.currentTemplate = r.update, &set.Spec.Template
+	for _, rev := range sorted {
+		if rev.Name != set.Status.CurrentRevision || rev.Name == r.update.Name {
+			continue
 		}
-		if !live {
-			delete(t.m[uid], rev)
+		tmpl, err := history.Template(rev)
+		if err != nil {
+			return r, err
+		}
+		r.current, r.currentTemplate = rev, tmpl
+	}
+	return r, nil
+}
+
+// revisionsToPrune picks, from sorted (oldest first), the revisions to
+// delete so that no more than limit remain besides the live ones: the
+// current and update revisions and those of existing pods. The oldest go
+// first.
+func revisionsToPrune(sorted []*appsv1.ControllerRevision, live map[string]bool, limit int) []*appsv1.ControllerRevision {
+	var old []*appsv1.ControllerRevision
+	for _, rev := range sorted {
+		if !live[rev.Name] {
+			old = append(old, rev)
 		}
 	}
+	if len(old) <= limit {
+		return nil
+	}
+	return old[:len(old)-limit]
 }
 
-// forget drops everything about the set with uid.
-func (t *templates) forget(uid types.UID) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.m, uid)
+// liveRevisions are the names of the revisions r and pods use.
+func liveRevisions(r revisions, pods []*corev1.Pod) map[string]bool {
+	live := map[string]bool{}
+	if r.current != nil {
+		live[r.current.Name] = true
+	}
+	if r.update != nil {
+		live[r.update.Name] = true
+	}
+	for _, pod := range pods {
+		live[revisionOf(pod)] = true
+	}
+	return live
+}
+
+// pruneHistory deletes the revisions of set beyond
+// spec.revisionHistoryLimit that no pod uses.
+func (c *Controller) pruneHistory(ctx context.Context, set *appsv1.StatefulSet, sorted []*appsv1.ControllerRevision, r revisions, pods []*corev1.Pod) error {
+	limit := defaultHistoryLimit
+	if set.Spec.RevisionHistoryLimit != nil {
+		limit = int(max(*set.Spec.RevisionHistoryLimit, 0))
+	}
+	var errs []error
+	for _, rev := range revisionsToPrune(sorted, liveRevisions(r, pods), limit) {
+		c.log.Debug("deleting old revision", "statefulset", set.Namespace+"/"+set.Name, "revision", rev.Name, "number", rev.Revision)
+		errs = append(errs, c.history.Delete(ctx, rev))
+	}
+	return errors.Join(errs...)
 }

@@ -18,12 +18,10 @@ const statusRetries = 5
 // computeStatus counts set's pods: replicas are the pods that exist,
 // ready ones are Running and Ready, available ones have been ready for
 // minReady; current and updated ones are, among those not terminating,
-// at the current and the update revision.
-func computeStatus(set *appsv1.StatefulSet, pods []*corev1.Pod, currentRev, updateRev string, minReady time.Duration, now time.Time) appsv1.StatefulSetStatus {
-	collisions := int32(0)
-	if set.Status.CollisionCount != nil {
-		collisions = *set.Status.CollisionCount
-	}
+// at the current and the update revision. collisions is the collision
+// count.
+func computeStatus(set *appsv1.StatefulSet, pods []*corev1.Pod, currentRev, updateRev string, collisions int32,
+	minReady time.Duration, now time.Time) appsv1.StatefulSetStatus {
 	s := appsv1.StatefulSetStatus{
 		ObservedGeneration: set.Generation,
 		CurrentRevision:    currentRev,

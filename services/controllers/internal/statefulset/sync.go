@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/listers"
 
 	"github.com/gantry-dev/gantry/services/controllers/internal/controller"
+	"github.com/gantry-dev/gantry/services/controllers/internal/history"
 )
 
 // staleClaimRecheck is how soon a pod waiting for a stale claim to be
@@ -42,27 +43,25 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		log.Warn("invalid selector", "err", err)
 		return nil
 	}
-	pods, err := c.claimPods(ctx, set, selector)
+	canAdopt := controller.RecheckOwner(set, func(ctx context.Context) (*appsv1.StatefulSet, error) {
+		return c.sets.Get(ctx, set.Namespace, set.Name, metav1.GetOptions{})
+	})
+	revs, err := c.history.Claim(ctx, set, setKind, selector, canAdopt)
 	if err != nil {
 		return err
 	}
-
-	updateRev, err := c.revs.remember(set)
+	history.Sort(revs)
+	pods, err := c.claimPods(ctx, set, selector, canAdopt)
 	if err != nil {
 		return err
 	}
-	currentRev := set.Status.CurrentRevision
-	if currentRev == "" {
-		currentRev = updateRev
+	r, err := c.syncRevisions(ctx, set, revs)
+	if err != nil {
+		return err
 	}
-	c.revs.keep(set.UID, currentRev, updateRev)
-	tmpls := map[string]*corev1.PodTemplateSpec{updateRev: &set.Spec.Template}
-	currentTmpl, currentKnown := c.revs.get(set.UID, currentRev)
-	if currentKnown {
-		tmpls[currentRev] = currentTmpl
-	}
+	tmpls := map[string]*corev1.PodTemplateSpec{r.update.Name: &set.Spec.Template, r.current.Name: r.currentTemplate}
 
-	v, err := viewOf(set, currentRev, updateRev, currentKnown)
+	v, err := viewOf(set, r.current.Name, r.update.Name)
 	if err != nil {
 		return err
 	}
@@ -73,10 +72,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		log.Debug("waiting", "for", p.Waiting)
 	}
 
-	status := computeStatus(set, pods, currentRev, updateRev, v.MinReady, now)
+	status := computeStatus(set, pods, r.current.Name, r.update.Name, r.collisions, v.MinReady, now)
 	status.CurrentReplicas -= int32(updated)
 	completeRollingUpdate(set, &status)
 	statusErr := c.writeStatus(ctx, set, status)
+	var pruneErr error
+	if !v.Deleting {
+		pruneErr = c.pruneHistory(ctx, set, revs, r, pods)
+	}
 
 	if errors.Is(execErr, errStaleClaim) {
 		log.Debug("waiting for a stale claim to go", "err", execErr)
@@ -86,13 +89,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	if p.RecheckAfter > 0 {
 		c.loop.EnqueueAfter(key, p.RecheckAfter)
 	}
-	return errors.Join(execErr, statusErr)
+	return errors.Join(execErr, statusErr, pruneErr)
 }
 
 // claimPods returns the pods set controls, adopting orphans its selector
 // matches (and whose names make them its members) and releasing those it
 // no longer selects.
-func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector) ([]*corev1.Pod, error) {
+func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, selector labels.Selector,
+	canAdopt func(context.Context) error) ([]*corev1.Pod, error) {
 	all, err := listers.NewNamespaced(c.podsLs, set.Namespace).List(labels.Everything())
 	if err != nil {
 		return nil, fmt.Errorf("list pods: %w", err)
@@ -109,15 +113,13 @@ func (c *Controller) claimPods(ctx context.Context, set *appsv1.StatefulSet, sel
 			_, err := c.pods.Patch(ctx, namespace, name, pt, data, metav1.PatchOptions{})
 			return err
 		},
-		CanAdopt: controller.RecheckOwner(set, func(ctx context.Context) (*appsv1.StatefulSet, error) {
-			return c.sets.Get(ctx, set.Namespace, set.Name, metav1.GetOptions{})
-		}),
+		CanAdopt: canAdopt,
 	}
 	return controller.Claim(ctx, m, members)
 }
 
 // viewOf is what plan needs of set.
-func viewOf(set *appsv1.StatefulSet, currentRev, updateRev string, currentKnown bool) (view, error) {
+func viewOf(set *appsv1.StatefulSet, currentRev, updateRev string) (view, error) {
 	n := replicas(set)
 	v := view{
 		Name: set.Name, Start: startOrdinal(set), Replicas: n,
@@ -145,9 +147,6 @@ func viewOf(set *appsv1.StatefulSet, currentRev, updateRev string, currentKnown 
 		// A rolling update without parameters re-creates the pods the
 		// current revision still has at that revision.
 		v.CurrentBelow = int(set.Status.CurrentReplicas)
-	}
-	if !currentKnown {
-		v.CurrentBelow = 0
 	}
 	return v, nil
 }
