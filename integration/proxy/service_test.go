@@ -368,9 +368,3 @@ spec:
 		t.Fatalf("--cleanup of one prefix removed another's chains")
 	}
 }
-
-// The cross-node case needs routes between nodes' pod CIDRs (host-gw),
-// which the agent does not install yet.
-func TestClusterIPFromAnotherNode(t *testing.T) {
-	t.Skip("needs multi-host pod routes in gantry-agent (not there yet)")
-}
