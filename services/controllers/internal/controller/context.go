@@ -112,7 +112,9 @@ func NewContext(c *client.Client, informers *client.InformerFactory, reg prometh
 }
 
 // Recorder returns the event recorder reporting as component
-// ("replicaset-controller", ...), one per component.
+// ("replicaset-controller", ...), one per component. Controllers call it
+// while they are built, one after the other; it is not safe for
+// concurrent use.
 func (c *Context) Recorder(component string) *client.EventRecorder {
 	if r, ok := c.recorders[component]; ok {
 		return r
