@@ -36,12 +36,24 @@ const (
 	imagePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 	passwd    = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"
 	group     = "root:x:0:\nnobody:x:65534:\n"
+	// nsswitch makes the order of host lookups explicit: /etc/hosts (the
+	// pod's own name, hostAliases) before DNS, as in Debian's images.
+	// busybox's static glibc has its files and dns services built in, so
+	// getaddrinfo needs no NSS modules in the image; without this file
+	// the order would rest on that glibc's built-in default.
+	nsswitch = "hosts: files dns\n"
 )
 
 // BuildBusybox writes an OCI image archive (an OCI image layout in a tar)
 // holding gantry.local/busybox:latest: /bin/busybox from the host, links
 // for every applet it lists, /etc/passwd and /etc/group with root and
-// nobody, and /tmp. The image runs "sh" by default.
+// nobody, /etc/nsswitch.conf, and /tmp. The image runs "sh" by default.
+//
+// Names resolve as in any pod: wget, ping and nc go through glibc's
+// getaddrinfo (/etc/hosts, then the pod's resolv.conf with its search
+// path and ndots), nslookup through busybox's own resolver. Debian builds
+// busybox without wget's -T (the option crashes wget): bound a fetch with
+// timeout instead.
 func BuildBusybox(w io.Writer) error {
 	return buildBusybox(w, BusyboxPath)
 }
@@ -127,6 +139,7 @@ func busyboxLayer(bin []byte, applets []string) ([]byte, digest.Digest, error) {
 		tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755}, body: bin},
 		tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/passwd", Mode: 0o644}, body: []byte(passwd)},
 		tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/group", Mode: 0o644}, body: []byte(group)},
+		tarEntry{hdr: tar.Header{Typeflag: tar.TypeReg, Name: "etc/nsswitch.conf", Mode: 0o644}, body: []byte(nsswitch)},
 	)
 	seen := map[string]bool{}
 	for _, p := range applets {

@@ -111,6 +111,9 @@ func TestBuildBusybox(t *testing.T) {
 	if string(lfiles["etc/passwd"]) != passwd || string(lfiles["etc/group"]) != group {
 		t.Errorf("passwd/group: %q %q", lfiles["etc/passwd"], lfiles["etc/group"])
 	}
+	if string(lfiles["etc/nsswitch.conf"]) != nsswitch {
+		t.Errorf("nsswitch.conf: %q", lfiles["etc/nsswitch.conf"])
+	}
 	if h := lheaders["tmp/"]; h == nil || h.Mode&0o1777 != 0o1777 {
 		t.Errorf("tmp/ missing or not 1777: %+v", h)
 	}
