@@ -39,9 +39,13 @@ type Host struct {
 	HealthzURL string
 	// Token authenticates as system:node:<Name>.
 	Token string
+	// ProxyMetricsURL is the host's gantry-proxy /metrics, reachable
+	// from the root namespace (with Options.Proxy).
+	ProxyMetricsURL string
 
 	kube   kubernetes.Interface
 	agent  cluster.Process
+	proxy  *cluster.Process
 	ctrd   *hostContainerd
 	relays []*relay
 	closed bool

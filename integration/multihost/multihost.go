@@ -40,6 +40,10 @@ type Options struct {
 	ControllerArgs []string
 	// APIServerArgs are extra flags for the API server.
 	APIServerArgs []string
+	// Proxy also starts gantry-proxy on each host (services and cluster
+	// DNS at ClusterDNS), with ProxyArgs as extra flags.
+	Proxy     bool
+	ProxyArgs []string
 	// Scheduler also starts gantry-scheduler (otherwise pods name their
 	// node in spec.nodeName).
 	Scheduler bool
@@ -94,7 +98,10 @@ func Start(tb testing.TB, opts Options) *Cluster {
 		c.Hosts = append(c.Hosts, h)
 		tokens = append(tokens, fmt.Sprintf("%s,system:node:%s,node-%s,\"system:nodes\"", h.Token, h.Name, h.Name))
 	}
-	c.CP = controlplane.Start(tb, controlplane.Options{Tokens: tokens, Args: opts.APIServerArgs})
+	c.CP = controlplane.Start(tb, controlplane.Options{
+		Tokens: tokens,
+		Args:   append([]string{"--service-cluster-ip-range", ServiceCIDR}, opts.APIServerArgs...),
+	})
 	urls := make([]string, 0, len(c.CP.Servers))
 	for _, s := range c.CP.Servers {
 		urls = append(urls, s.URL)
@@ -161,6 +168,11 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	}
 	if err := c.waitReady(ctx); err != nil {
 		tb.Fatalf("multihost: %v", err)
+	}
+	if opts.Proxy {
+		for _, h := range c.Hosts {
+			h.startProxy(ctx, tb, c, opts.ProxyArgs)
+		}
 	}
 	return c
 }
