@@ -137,6 +137,36 @@ func (e *env) testDefaultClass(t *testing.T) {
 	if ic.Spec.Controller != "gantry.dev/ingress" || ic.Annotations[networkingv1.AnnotationIsDefaultIngressClass] != "true" {
 		t.Errorf("IngressClass gantry: controller %q annotations %v", ic.Spec.Controller, ic.Annotations)
 	}
+	// The API server gives an Ingress that names no class the default
+	// class (DefaultIngressClass admission); the deprecated annotation
+	// counts as naming one.
+	for _, tc := range []struct {
+		name        string
+		annotations map[string]string
+		want        string
+	}{
+		{"no-class", nil, "gantry"},
+		{"annotated-class", map[string]string{"kubernetes.io/ingress.class": "nginx"}, ""},
+	} {
+		ing, err := e.kube.NetworkingV1().Ingresses(ns).Create(e.ctx, &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: tc.name, Annotations: tc.annotations},
+			Spec: networkingv1.IngressSpec{DefaultBackend: &networkingv1.IngressBackend{
+				Service: &networkingv1.IngressServiceBackend{Name: "none", Port: networkingv1.ServiceBackendPort{Number: 80}}}},
+		}, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ptrValue(ing.Spec.IngressClassName); got != tc.want {
+			t.Errorf("Ingress %s created with annotations %v has ingressClassName %q, want %q", tc.name, tc.annotations, got, tc.want)
+		}
+	}
+}
+
+func ptrValue(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
 }
 
 func (e *env) testRouting(t *testing.T) {

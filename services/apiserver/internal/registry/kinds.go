@@ -25,6 +25,8 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		return hooks{prepareCreate: preparePersistentVolume, prepareStatus: stampVolumePhase}
 	case "persistentvolumeclaims":
 		return hooks{prepareCreate: prepareClaim, admit: reg.admitClaim, validateAdmission: reg.admitClaimResize}
+	case "ingresses.networking.k8s.io":
+		return hooks{admit: reg.admitIngress}
 	case "services":
 		return hooks{
 			allocate:      reg.services.prepareService,

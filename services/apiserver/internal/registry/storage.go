@@ -75,18 +75,11 @@ func defaultStorageClass(classes []*storagev1.StorageClass) *storagev1.StorageCl
 		if !storageutil.IsDefaultClass(sc.ObjectMeta) {
 			continue
 		}
-		if dc == nil || newerClass(sc, dc) {
+		if dc == nil || newerMeta(sc.ObjectMeta, dc.ObjectMeta) {
 			dc = sc
 		}
 	}
 	return dc
-}
-
-func newerClass(a, b *storagev1.StorageClass) bool {
-	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
-		return b.CreationTimestamp.Before(&a.CreationTimestamp)
-	}
-	return a.Name < b.Name
 }
 
 // admitClaimResize refuses to grow a claim that is not bound, or whose
