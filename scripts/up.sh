@@ -2,7 +2,9 @@
 # Starts (or stops) a one-host Gantry cluster in the background: a
 # single-member gantry-store, a gantry-apiserver on it (with a cluster CA,
 # an admin token and an admin kubeconfig), gantry-scheduler,
-# gantry-controllers, and a gantry-agent on containerd (the system's, or one of our own).
+# gantry-controllers, a gantry-agent on containerd (the system's, or one of
+# our own), gantry-proxy (Services and cluster DNS) and gantry-ingress
+# (Ingresses on ports 80 and 443).
 #
 # Usage: scripts/up.sh [up|down]      (normally through `make up` / `make down`)
 #
@@ -43,6 +45,8 @@ readonly api_url=https://127.0.0.1:${api_port}
 readonly agent_healthz=http://127.0.0.1:10248/healthz
 readonly scheduler_healthz=http://127.0.0.1:10259/healthz
 readonly controllers_healthz=http://127.0.0.1:10257/healthz
+readonly proxy_healthz=http://127.0.0.1:10256/healthz
+readonly ingress_healthz=http://127.0.0.1:10254/healthz
 readonly cluster_cidr=10.244.0.0/16
 readonly pod_cidr=10.244.0.0/24
 readonly system_containerd=/run/containerd/containerd.sock
@@ -168,6 +172,16 @@ ensure_tokens() {
 		changed=1
 	fi
 	(umask 077 && grep ",system:kube-controller-manager," "${tokens}" | cut -d, -f1 >"${pki}/controllers.token")
+	if ! grep -q ",system:kube-proxy," "${tokens}"; then
+		(umask 077 && printf '%s,system:kube-proxy,kube-proxy,""\n' "$(new_token)" >>"${tokens}")
+		changed=1
+	fi
+	(umask 077 && grep ",system:kube-proxy," "${tokens}" | cut -d, -f1 >"${pki}/proxy.token")
+	if ! grep -q ",system:gantry-ingress," "${tokens}"; then
+		(umask 077 && printf '%s,system:gantry-ingress,gantry-ingress,""\n' "$(new_token)" >>"${tokens}")
+		changed=1
+	fi
+	(umask 077 && grep ",system:gantry-ingress," "${tokens}" | cut -d, -f1 >"${pki}/ingress.token")
 	if ((changed)) && running_pid gantry-apiserver >/dev/null; then
 		say "the token file changed; restarting gantry-apiserver"
 		stop gantry-apiserver
@@ -267,6 +281,23 @@ start_controllers() {
 		--cluster-cidr "${cluster_cidr}" --local-path-dir "${state}/storage"
 }
 
+proxy_ready() { curl -fsS --max-time 2 "${proxy_healthz}" >/dev/null 2>&1; }
+
+start_proxy() {
+	start gantry-proxy proxy_ready \
+		--hostname-override "${node_name}" \
+		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/proxy.token" \
+		--cluster-cidr "${cluster_cidr}"
+}
+
+ingress_ready() { curl -fsS --max-time 2 "${ingress_healthz}" >/dev/null 2>&1; }
+
+start_ingress() {
+	start gantry-ingress ingress_ready \
+		--node-name "${node_name}" \
+		--api-servers "${api_url}" --ca-file "${pki}/ca.crt" --token-file "${pki}/ingress.token"
+}
+
 usage_hint() {
 	cat <<EOF
 
@@ -277,14 +308,21 @@ Gantry is up:
   scheduler   (log: ${state}/gantry-scheduler.log; metrics: http://127.0.0.1:10259/metrics)
   controllers (log: ${state}/gantry-controllers.log; metrics: http://127.0.0.1:10257/metrics)
   node agent  ${node_name}  (log: ${state}/gantry-agent.log; containerd: ${containerd_sock})
+  proxy       Services and cluster DNS at 10.96.0.10 (log: ${state}/gantry-proxy.log; metrics: http://127.0.0.1:10249/metrics)
+  ingress     http://127.0.0.1:80, https://127.0.0.1:443 (log: ${state}/gantry-ingress.log; metrics: http://127.0.0.1:10254/metrics)
 
 Use kubectl:
   export KUBECONFIG=${kubeconfig}
   kubectl get nodes
-  kubectl run hello --image=gantry.local/busybox -- httpd -f -p 8080
-  kubectl create deployment web --image=gantry.local/busybox --replicas=3 -- httpd -f -p 8080
+  kubectl run hello --image=gantry.local/busybox -- sleep 3600
+  kubectl create deployment web --image=gantry.local/busybox --replicas=3 -- \\
+    sh -c 'echo "hello from \$(hostname)" > /tmp/index.html && exec httpd -f -p 8080 -h /tmp'
   kubectl get pods -o wide
-  kubectl logs hello; kubectl exec hello -- ps
+  kubectl logs deployment/web; kubectl exec hello -- ps
+  kubectl expose deployment web --port 80 --target-port 8080
+  curl http://\$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')/
+  kubectl exec hello -- wget -q -O - http://web/
+  kubectl create ingress web --rule='/*=web:80'; curl http://127.0.0.1/
 
 Use etcdctl on the store:
   ETCDCTL_API=3 etcdctl --endpoints=${client_url} endpoint status -w table
@@ -312,6 +350,17 @@ up() {
 	if ! running_pid gantry-controllers >/dev/null && port_in_use 10257; then
 		die "port 10257 (the controllers' metrics) is already in use (check with: ss -tlnp 'sport = :10257')"
 	fi
+	local p
+	for p in 10249 10256; do
+		if ! running_pid gantry-proxy >/dev/null && port_in_use "${p}"; then
+			die "port ${p} (gantry-proxy's) is already in use (another kube-proxy? check with: ss -tlnp 'sport = :${p}')"
+		fi
+	done
+	for p in 80 443 10254; do
+		if ! running_pid gantry-ingress >/dev/null && port_in_use "${p}"; then
+			die "port ${p} (gantry-ingress's) is already in use (another web server? check with: ss -tlnp 'sport = :${p}')"
+		fi
+	done
 	if ! running_pid gantry-apiserver >/dev/null && port_in_use "${api_port}"; then
 		die "port ${api_port} is already in use (check with: ss -tlnp 'sport = :${api_port}')"
 	fi
@@ -320,6 +369,8 @@ up() {
 	start_scheduler
 	start_controllers
 	start_agent
+	start_proxy
+	start_ingress
 	usage_hint
 }
 
@@ -346,6 +397,13 @@ stop() {
 }
 
 down() {
+	stop gantry-ingress
+	stop gantry-proxy
+	if [[ -x ${bin_dir}/gantry-proxy ]]; then
+		# The Service rules and the cluster DNS device go with the proxy.
+		"${bin_dir}/gantry-proxy" --cleanup >>"${state}/gantry-proxy.log" 2>&1 ||
+			say "gantry-proxy --cleanup failed; see ${state}/gantry-proxy.log" >&2
+	fi
 	stop gantry-agent
 	stop gantry-controllers
 	stop gantry-scheduler
