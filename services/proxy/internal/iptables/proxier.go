@@ -200,7 +200,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	if full {
 		existing, err := p.cfg.Exec.Chains(ctx, "nat")
 		if err != nil {
-			return p.failed(flows, fmt.Errorf("list nat chains: %w", err))
+			return p.failed(ch, flows, fmt.Errorf("list nat chains: %w", err))
 		}
 		applied = make(map[string]uint64, len(p.applied))
 		for _, name := range p.order {
@@ -220,11 +220,11 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	}
 	if err := p.cfg.Exec.Restore(ctx, []byte(r.String())); err != nil {
 		p.cfg.Metrics.RestoreFailures.Inc()
-		return p.failed(flows, err)
+		return p.failed(ch, flows, err)
 	}
 	if full {
 		if err := p.cfg.Exec.EnsureJumps(ctx, p.jumps(), p.cfg.Rules.Names.owned); err != nil {
-			return p.failed(flows, fmt.Errorf("jumps to our chains: %w", err))
+			return p.failed(ch, flows, fmt.Errorf("jumps to our chains: %w", err))
 		}
 		p.applied = applied
 		p.lastFull = start
@@ -259,9 +259,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	}
 	m.RulesTotal.WithLabelValues("filter").Set(float64(fw))
 	m.RulesTotal.WithLabelValues("nat").Set(float64(top + natTotal))
-	for _, t := range ch.Triggers {
-		m.NetworkProgramming.Observe(done.Sub(t).Seconds())
-	}
+	proxy.ObserveNetworkProgramming(m.NetworkProgramming, ch.Triggers, done)
 	p.cfg.Health.Updated()
 	p.cfg.Log.Debug("synced rules", "full", full, "services", len(p.services), "changed", len(ch.Services),
 		"chainsWritten", len(r.NAT)+len(r.Filter), "chainsDeleted", len(r.Deleted), "filterRules", fw, "natRules", nw,
@@ -269,9 +267,12 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	return nil
 }
 
-// failed records a sync that changed nothing: the next one is full.
-func (p *Proxier) failed(flows []Flow, err error) error {
+// failed records a sync that changed nothing: the next one is full, and
+// ch's trigger times go back to the tracker so that the sync installing
+// the changes measures them.
+func (p *Proxier) failed(ch proxy.Changes, flows []Flow, err error) error {
 	p.needFull = true
+	p.tracker.RequeueTriggers(ch.Triggers)
 	p.flows = append(p.flows, flows...)
 	p.cfg.Health.Queued()
 	return err

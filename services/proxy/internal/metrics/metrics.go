@@ -50,11 +50,21 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "sync_proxy_rules_service_changes_pending", Help: "Pending proxy rules Service changes"}),
 		NetworkProgramming: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns,
 			Name: "network_programming_duration_seconds", Help: "In Cluster Network Programming Latency in seconds",
-			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16)}),
+			Buckets: networkProgrammingBuckets()}),
 		SkippedPorts: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns,
 			Name: "sync_proxy_rules_skipped_service_ports_total", Help: "Service ports or addresses left out of the rules because they were invalid (gantry)"}),
 	}
 	reg.MustRegister(m.SyncDuration, m.SyncFullDuration, m.SyncPartialDuration, m.LastSync, m.LastQueued,
 		m.RulesTotal, m.RulesLast, m.RestoreFailures, m.EndpointsPending, m.ServicesPending, m.NetworkProgramming, m.SkippedPorts)
 	return m
+}
+
+// networkProgrammingBuckets are kube-proxy's for
+// network_programming_duration_seconds: 0.25 s and 0.5 s, every second to
+// 59 s, every 5 s to 115 s, every 30 s from 2 to 5 minutes.
+func networkProgrammingBuckets() []float64 {
+	b := prometheus.LinearBuckets(0.25, 0.25, 2)
+	b = append(b, prometheus.LinearBuckets(1, 1, 59)...)
+	b = append(b, prometheus.LinearBuckets(60, 5, 12)...)
+	return append(b, prometheus.LinearBuckets(120, 30, 7)...)
 }

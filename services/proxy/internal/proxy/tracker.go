@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -18,6 +19,10 @@ import (
 type Tracker struct {
 	nodeName string
 	notify   func()
+	// start is when the tracker was made: trigger times before it are
+	// not this proxy's to measure (the first list after a restart brings
+	// every slice with the time of its last change).
+	start time.Time
 
 	mu       sync.Mutex
 	services map[types.NamespacedName]*corev1.Service
@@ -25,21 +30,23 @@ type Tracker struct {
 	// dirty holds the Services changed since the last Take; svcDirty and
 	// epDirty say by what (for the pending-changes gauges).
 	dirty, svcDirty, epDirty map[types.NamespacedName]struct{}
-	// triggers are the EndpointSlices' last-change-trigger-time
-	// annotations of pending changes (network programming latency).
-	triggers []time.Time
+	// triggers holds, per Service with pending endpoint changes, the
+	// earliest last-change-trigger-time among them (network programming
+	// latency).
+	triggers map[types.NamespacedName]time.Time
 }
 
 // NewTracker returns a tracker for the proxier of node nodeName; notify
 // is called (without locks held) after every change.
 func NewTracker(nodeName string, notify func()) *Tracker {
 	return &Tracker{
-		nodeName: nodeName, notify: notify,
+		nodeName: nodeName, notify: notify, start: time.Now(),
 		services: map[types.NamespacedName]*corev1.Service{},
 		slices:   map[types.NamespacedName]map[string]*discoveryv1.EndpointSlice{},
 		dirty:    map[types.NamespacedName]struct{}{},
 		svcDirty: map[types.NamespacedName]struct{}{},
 		epDirty:  map[types.NamespacedName]struct{}{},
+		triggers: map[types.NamespacedName]time.Time{},
 	}
 }
 
@@ -109,14 +116,32 @@ func (t *Tracker) setSlice(obj any, deleted bool) {
 			t.slices[name] = m
 		}
 		m[s.Name] = s
-		if ts, err := time.Parse(time.RFC3339Nano, s.Annotations[corev1.EndpointsLastChangeTriggerTime]); err == nil {
-			t.triggers = append(t.triggers, ts)
+		if ts, ok := triggerTime(s); ok && ts.After(t.start) {
+			t.addTrigger(name, ts)
 		}
 	}
 	t.dirty[name] = struct{}{}
 	t.epDirty[name] = struct{}{}
 	t.mu.Unlock()
 	t.notify()
+}
+
+// triggerTime returns the slice's last-change-trigger-time annotation.
+func triggerTime(s *discoveryv1.EndpointSlice) (time.Time, bool) {
+	v, ok := s.Annotations[corev1.EndpointsLastChangeTriggerTime]
+	if !ok {
+		return time.Time{}, false
+	}
+	ts, err := time.Parse(time.RFC3339Nano, v)
+	return ts, err == nil
+}
+
+// addTrigger keeps ts for name if it is the earliest pending one. Called
+// with mu held.
+func (t *Tracker) addTrigger(name types.NamespacedName, ts time.Time) {
+	if cur, ok := t.triggers[name]; !ok || ts.Before(cur) {
+		t.triggers[name] = ts
+	}
 }
 
 // Pending returns how many Services have service and endpoint changes
@@ -142,8 +167,12 @@ type Changes struct {
 	// Services are the changed Services (every Service when all was
 	// asked for).
 	Services []ServiceState
-	// Triggers are the trigger times of the endpoint changes included.
-	Triggers []time.Time
+	// Triggers are, per Service whose EndpointSlices were added or
+	// updated since the tracker started, the earliest
+	// last-change-trigger-time among those changes. A deleted slice
+	// brings none: its annotation is the time of its last update, not of
+	// the deletion (as in kube-proxy). Service changes bring none either.
+	Triggers map[types.NamespacedName]time.Time
 }
 
 // Take returns the Services changed since the last Take (or all of them,
@@ -177,7 +206,7 @@ func (t *Tracker) Take(all bool) Changes {
 	t.dirty = map[types.NamespacedName]struct{}{}
 	t.svcDirty = map[types.NamespacedName]struct{}{}
 	t.epDirty = map[types.NamespacedName]struct{}{}
-	t.triggers = nil
+	t.triggers = map[types.NamespacedName]time.Time{}
 	t.mu.Unlock()
 
 	ch.Services = make([]ServiceState, 0, len(raws))
@@ -192,4 +221,26 @@ func (t *Tracker) Take(all bool) Changes {
 		ch.Services = append(ch.Services, st)
 	}
 	return ch
+}
+
+// RequeueTriggers gives back the trigger times of Changes whose sync
+// failed, so that the sync that does install them measures them (an
+// earlier pending time of the same Service wins).
+func (t *Tracker) RequeueTriggers(triggers map[types.NamespacedName]time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for name, ts := range triggers {
+		t.addTrigger(name, ts)
+	}
+}
+
+// ObserveNetworkProgramming records in o, for each trigger time, the
+// seconds from it to done: when the rules covering the change were
+// installed. Call it after a successful sync only, with the Triggers of
+// the Changes that sync applied. A trigger time after done (clocks of
+// the controller's host and this one apart) counts as zero.
+func ObserveNetworkProgramming(o prometheus.Observer, triggers map[types.NamespacedName]time.Time, done time.Time) {
+	for _, ts := range triggers {
+		o.Observe(max(done.Sub(ts), 0).Seconds())
+	}
 }
