@@ -23,12 +23,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/knftables"
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/services/proxy/internal/dns"
 	"github.com/gantry-dev/gantry/services/proxy/internal/healthz"
 	"github.com/gantry-dev/gantry/services/proxy/internal/iptables"
 	"github.com/gantry-dev/gantry/services/proxy/internal/metrics"
+	"github.com/gantry-dev/gantry/services/proxy/internal/nftables"
 	"github.com/gantry-dev/gantry/services/proxy/internal/proxy"
 )
 
@@ -58,30 +61,74 @@ func Main(args []string) int {
 	return 0
 }
 
-// Cleanup removes every chain and rule gantry-proxy owns, and the
-// cluster DNS device.
+// Cleanup removes every chain and rule gantry-proxy owns, in either
+// mode (the iptables chains of the prefix and the nftables table named
+// after it), and the cluster DNS device. A host without iptables or
+// without nft has nothing of that mode to remove, unless it is the mode
+// asked for.
 func Cleanup(ctx context.Context, cfg *Config) error {
+	var errs []error
 	ex, err := iptables.NewExec()
-	if err != nil {
-		return err
+	switch {
+	case err == nil:
+		errs = append(errs, iptables.Cleanup(ctx, ex, iptables.NewNames(cfg.ChainPrefix)))
+	case cfg.Mode == ModeNFTables:
+		cfg.Log.Debug("no iptables: no iptables rules to remove", "err", err)
+	default:
+		errs = append(errs, err)
 	}
-	errs := []error{iptables.Cleanup(ctx, ex, iptables.NewNames(cfg.ChainPrefix))}
+	errs = append(errs, cleanupNFTables(ctx, cfg))
 	if cfg.DNSDevice != "" {
 		errs = append(errs, dns.RemoveDevice(cfg.DNSDevice))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	cfg.Log.Info("removed gantry-proxy's rules", "chainPrefix", cfg.ChainPrefix)
+	cfg.Log.Info("removed gantry-proxy's rules", "chainPrefix", cfg.ChainPrefix, "nftablesTable", nftables.TableName(cfg.ChainPrefix))
 	return nil
 }
 
-// chooseMode returns the mode the proxier runs in: iptables, whatever
-// was asked for, until the other modes exist.
+// cleanupNFTables deletes the nftables mode's table. Without nft there
+// is none; that is an error only in nftables mode.
+func cleanupNFTables(ctx context.Context, cfg *Config) error {
+	table := nftables.TableName(cfg.ChainPrefix)
+	if !nftables.ValidTableName(table) {
+		return nil // a prefix the nftables mode refuses never made a table
+	}
+	err := nftables.CleanupTable(ctx, table)
+	if errors.Is(err, nftables.ErrUnsupported) && cfg.Mode != ModeNFTables {
+		cfg.Log.Debug("no usable nft: no nftables table to remove", "err", err)
+		return nil
+	}
+	return err
+}
+
+// cleanupOtherMode removes what the mode not chosen left (a proxy that
+// ran in it before), as kube-proxy does: both modes' rules at once would
+// fight over the same traffic. Failures are logged only.
+func cleanupOtherMode(ctx context.Context, cfg *Config, mode string) {
+	if mode == ModeNFTables {
+		ex, err := iptables.NewExec()
+		if err != nil {
+			return // no iptables, no iptables rules
+		}
+		if err := iptables.Cleanup(ctx, ex, iptables.NewNames(cfg.ChainPrefix)); err != nil {
+			cfg.Log.Warn("could not remove the iptables mode's rules", "chainPrefix", cfg.ChainPrefix, "err", err)
+		}
+		return
+	}
+	if err := cleanupNFTables(ctx, cfg); err != nil {
+		cfg.Log.Warn("could not remove the nftables mode's table", "table", nftables.TableName(cfg.ChainPrefix), "err", err)
+	}
+}
+
+// chooseMode returns the mode the proxier runs in: iptables or nftables
+// as asked; ipvs falls back to iptables until its proxier exists.
+// Whether the host can run nftables is checked when the proxier is made.
 func chooseMode(ctx context.Context, cfg *Config) (string, error) {
 	switch cfg.Mode {
 	case ModeNFTables:
-		return "", errors.New("--proxy-mode=nftables is not implemented yet: use iptables (the default)")
+		return ModeNFTables, nil
 	case ModeIPVS:
 		if err := ipvsAvailable(ctx); err != nil {
 			cfg.Log.Warn("IPVS is not available on this node; falling back to iptables mode", "reason", err)
@@ -107,13 +154,29 @@ func ipvsAvailable(ctx context.Context) error {
 	return nil
 }
 
+// proxier is what Run needs of either mode's proxier.
+type proxier interface {
+	ServiceHandler() cache.ResourceEventHandler
+	SliceHandler() cache.ResourceEventHandler
+	Run(ctx context.Context) error
+}
+
 // Run runs the proxy until ctx ends.
 func Run(ctx context.Context, cfg *Config) error {
-	if _, err := chooseMode(ctx, cfg); err != nil {
+	mode, err := chooseMode(ctx, cfg)
+	if err != nil {
 		return err
 	}
-	ex, err := iptables.NewExec()
-	if err != nil {
+	// The mode's tools, checked before anything starts.
+	var (
+		ex  *iptables.Exec
+		nft knftables.Interface
+	)
+	if mode == ModeNFTables {
+		if nft, err = nftables.NewInterface(ctx, nftables.TableName(cfg.ChainPrefix)); err != nil {
+			return fmt.Errorf("--proxy-mode=nftables: %w", err)
+		}
+	} else if ex, err = iptables.NewExec(); err != nil {
 		return err
 	}
 	c, err := client.New(client.Config{
@@ -135,20 +198,34 @@ func Run(ctx context.Context, cfg *Config) error {
 		ct = tool
 	}
 	events := client.NewEventRecorder(c, "gantry-proxy", cfg.NodeName)
-	px := iptables.New(iptables.Config{
-		Rules: iptables.RuleConfig{
-			Names: iptables.NewNames(cfg.ChainPrefix), MasqueradeBit: cfg.MasqueradeBit, MasqueradeAll: cfg.MasqueradeAll,
-			ClusterCIDR: cfg.ClusterCIDR, NodePortAddresses: cfg.NodePortAddresses, RandomFully: ex.HasRandomFully(),
-		},
-		NodeName: cfg.NodeName, SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod,
-		Exec: ex, Sysctls: iptables.Host{Log: cfg.Log}, Conntrack: ct,
-		Metrics: metrics.New(reg), Health: health, Log: cfg.Log.With("component", "proxier"),
-		LocalVIPs: cfg.DNSAddresses,
-		Report: func(svc *corev1.Service, p proxy.Problem) {
-			events.Event(corev1.ObjectReference{Kind: "Service", APIVersion: "v1", Namespace: svc.Namespace,
-				Name: svc.Name, UID: svc.UID, ResourceVersion: svc.ResourceVersion}, corev1.EventTypeWarning, p.Reason, p.Message)
-		},
-	})
+	report := func(svc *corev1.Service, p proxy.Problem) {
+		events.Event(corev1.ObjectReference{Kind: "Service", APIVersion: "v1", Namespace: svc.Namespace,
+			Name: svc.Name, UID: svc.UID, ResourceVersion: svc.ResourceVersion}, corev1.EventTypeWarning, p.Reason, p.Message)
+	}
+	var px proxier
+	if mode == ModeNFTables {
+		px = nftables.New(nftables.Config{
+			Rules: nftables.RuleConfig{
+				Table: nftables.TableName(cfg.ChainPrefix), MasqueradeBit: cfg.MasqueradeBit, MasqueradeAll: cfg.MasqueradeAll,
+				ClusterCIDR: cfg.ClusterCIDR, NodePortAddresses: cfg.NodePortAddresses,
+			},
+			NodeName: cfg.NodeName, SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod,
+			NFT: nft, Sysctls: iptables.Host{Log: cfg.Log}, Conntrack: ct,
+			Metrics: metrics.New(reg), Health: health, Log: cfg.Log.With("component", "proxier"),
+			LocalVIPs: cfg.DNSAddresses, Report: report,
+		})
+	} else {
+		px = iptables.New(iptables.Config{
+			Rules: iptables.RuleConfig{
+				Names: iptables.NewNames(cfg.ChainPrefix), MasqueradeBit: cfg.MasqueradeBit, MasqueradeAll: cfg.MasqueradeAll,
+				ClusterCIDR: cfg.ClusterCIDR, NodePortAddresses: cfg.NodePortAddresses, RandomFully: ex.HasRandomFully(),
+			},
+			NodeName: cfg.NodeName, SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod,
+			Exec: ex, Sysctls: iptables.Host{Log: cfg.Log}, Conntrack: ct,
+			Metrics: metrics.New(reg), Health: health, Log: cfg.Log.With("component", "proxier"),
+			LocalVIPs: cfg.DNSAddresses, Report: report,
+		})
+	}
 	factory := client.NewInformerFactory(c, "", 0)
 	if _, err := client.InformerFor(factory, client.Services).AddEventHandler(px.ServiceHandler()); err != nil {
 		return err
@@ -181,8 +258,9 @@ func Run(ctx context.Context, cfg *Config) error {
 	if !factory.WaitForCacheSync(gctx) {
 		return g.Wait()
 	}
-	cfg.Log.Info("caches synced; programming rules", "mode", ModeIPTables, "node", cfg.NodeName,
+	cfg.Log.Info("caches synced; programming rules", "mode", mode, "node", cfg.NodeName,
 		"clusterCIDR", cfg.ClusterCIDR, "chainPrefix", cfg.ChainPrefix)
+	cleanupOtherMode(gctx, cfg, mode)
 	g.Go(func() error { return px.Run(gctx) })
 	if dnsServer != nil {
 		g.Go(func() error { return dnsServer.Run(gctx) })

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/services/proxy/internal/iptables"
+	"github.com/gantry-dev/gantry/services/proxy/internal/nftables"
 )
 
 // Proxy modes (--proxy-mode).
@@ -63,14 +64,14 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.KeyFile, "key-file", "", "client key")
 	fs.StringVar(&c.TokenFile, "token-file", "", "bearer token file (instead of a client certificate)")
 	fs.StringVar(&c.NodeName, "hostname-override", host, "this node's name (which endpoints are local)")
-	fs.StringVar(&c.Mode, "proxy-mode", ModeIPTables, "iptables, ipvs (falls back to iptables where the kernel has no IPVS) or nftables (not yet)")
+	fs.StringVar(&c.Mode, "proxy-mode", ModeIPTables, "iptables, nftables, or ipvs (falls back to iptables: the IPVS proxier is not written yet)")
 	fs.StringVar(&clusterCIDR, "cluster-cidr", "", "the pod network: traffic to a ClusterIP from outside it is masqueraded (empty: none is)")
 	fs.BoolVar(&c.MasqueradeAll, "masquerade-all", false, "masquerade all traffic sent to ClusterIPs")
 	fs.IntVar(&c.MasqueradeBit, "iptables-masquerade-bit", 14, "the fwmark bit (0..31) marking packets to masquerade")
 	fs.DurationVar(&c.MinSyncPeriod, "iptables-min-sync-period", time.Second, "least time between two rule syncs (changes in between are applied together)")
 	fs.DurationVar(&c.SyncPeriod, "iptables-sync-period", 30*time.Second, "how often every rule is rewritten (full resync)")
 	fs.StringVar(&nodePortAddrs, "nodeport-addresses", "", "comma-separated CIDRs of the local addresses NodePorts answer on (empty: all)")
-	fs.StringVar(&c.ChainPrefix, "iptables-chain-prefix", "KUBE", "first word of every chain name (KUBE-SERVICES, KUBE-SVC-...); at most 6 characters")
+	fs.StringVar(&c.ChainPrefix, "iptables-chain-prefix", "KUBE", "first word of every chain name (KUBE-SERVICES, KUBE-SVC-...), at most 6 characters; the nftables mode's table is it lower-cased with -proxy (kube-proxy)")
 	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove every chain and rule gantry-proxy owns (and the DNS device), then exit")
 	fs.StringVar(&dnsAddrs, "cluster-dns", "10.96.0.10", "comma-separated ClusterIPs served as cluster DNS on port 53 by this process (empty: no DNS)")
 	fs.StringVar(&c.ClusterDomain, "cluster-domain", "cluster.local", "the cluster's DNS domain")
@@ -138,6 +139,9 @@ func ParseFlags(args []string) (*Config, error) {
 	}
 	if c.ChainPrefix == "" || len(c.ChainPrefix) > iptables.MaxPrefixLen || strings.ContainsAny(c.ChainPrefix, " -\t\"'") {
 		return nil, fmt.Errorf("--iptables-chain-prefix: %q must be 1 to %d characters without spaces, quotes or dashes", c.ChainPrefix, iptables.MaxPrefixLen)
+	}
+	if c.Mode == ModeNFTables && !nftables.ValidTableName(nftables.TableName(c.ChainPrefix)) {
+		return nil, fmt.Errorf("--iptables-chain-prefix: %q must be letters, digits and underscores, starting with a letter, in nftables mode (it names the table)", c.ChainPrefix)
 	}
 	return c, nil
 }

@@ -35,8 +35,12 @@ func TestModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := chooseMode(context.Background(), c); err == nil || !strings.Contains(err.Error(), "not implemented") {
-		t.Errorf("nftables: %v", err)
+	if m, err := chooseMode(context.Background(), c); err != nil || m != ModeNFTables {
+		t.Errorf("nftables: %s %v", m, err)
+	}
+	if _, err := ParseFlags([]string{"--proxy-mode", "nftables", "--iptables-chain-prefix", "9X"}); err == nil ||
+		!strings.Contains(err.Error(), "names the table") {
+		t.Errorf("nftables with a prefix that makes no table name: %v", err)
 	}
 	c.Mode = ModeIPVS
 	if m, err := chooseMode(context.Background(), c); err != nil || m != ModeIPTables {
