@@ -16,11 +16,17 @@
 // nor with other test runs; when the package ends the proxy is stopped and
 // `gantry-proxy --cleanup` removes its chains.
 //
+// The proxies run in iptables mode, or in the mode GANTRY_PROXY_MODE
+// names (make test runs the package once per mode: iptables, nftables);
+// in nftables mode the rules are the proxy's own table,
+// "<prefix>-proxy" lower-cased.
+//
 // Other test files of the package can add proxy flags (e.g. the cluster
 // DNS's) by appending to extraProxyArgs in an init function.
 package proxy_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -54,9 +60,17 @@ const ClusterDNS = "10.251.0.10"
 // extraProxyArgs are added to the shared proxy's flags.
 var extraProxyArgs []string
 
+// proxyMode is the --proxy-mode of every proxy the tests start.
+var proxyMode = cmp.Or(os.Getenv("GANTRY_PROXY_MODE"), "iptables")
+
 func TestMain(m *testing.M) {
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
+	if proxyMode != "iptables" && proxyMode != "nftables" {
+		fmt.Fprintf(os.Stderr, "GANTRY_PROXY_MODE=%q: want iptables or nftables\n", proxyMode)
+		os.Exit(2)
+	}
+	fmt.Printf("gantry-proxy runs in %s mode\n", proxyMode)
 	code := m.Run()
 	shared.close()
 	cluster.RemoveBuilt()
@@ -208,6 +222,7 @@ func (s *sharedEnv) startProxy(ctx context.Context, args ...string) (*proxyProc,
 	flags := append([]string{
 		"--api-servers", s.cp.Servers[0].URL, "--ca-file", s.cp.CAFile, "--token-file", s.token,
 		"--hostname-override", s.node.Name, "--cluster-cidr", node.ClusterCIDR,
+		"--proxy-mode", proxyMode,
 		"--iptables-chain-prefix", p.prefix, "--iptables-min-sync-period", "100ms",
 		"--healthz-bind-address", "127.0.0.1:" + strconv.Itoa(ports[0]),
 		"--metrics-bind-address", "127.0.0.1:" + strconv.Itoa(ports[1]),
@@ -414,35 +429,57 @@ func (e *env) service(name string) *corev1.Service {
 	return s
 }
 
-// iptablesSave returns the host's rules.
-func iptablesSave(ctx context.Context) (string, error) {
+// ourRules returns the rules of the proxy whose chains have prefix: in
+// iptables mode the lines of iptables-save that mention it, in nftables
+// mode its table as "nft list table" prints it ("" when there is none).
+func ourRules(ctx context.Context, prefix string) (string, error) {
+	if proxyMode == "nftables" {
+		table := strings.ToLower(prefix) + "-proxy"
+		out, err := exec.CommandContext(ctx, "nft", "list", "table", "ip", table).CombinedOutput()
+		if err != nil {
+			if strings.Contains(string(out), "No such file or directory") {
+				return "", nil
+			}
+			return "", fmt.Errorf("nft list table ip %s: %v: %s", table, err, out)
+		}
+		return string(out), nil
+	}
 	out, err := exec.CommandContext(ctx, "iptables-save").Output()
-	return string(out), err
+	if err != nil {
+		return "", fmt.Errorf("iptables-save: %v", err)
+	}
+	var b strings.Builder
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, prefix+"-") {
+			b.WriteString(l + "\n")
+		}
+	}
+	return b.String(), nil
 }
 
-// waitRules polls iptables-save until cond holds for the proxy's rules.
+// waitRules polls the shared proxy's rules until cond holds.
 func (e *env) waitRules(what string, cond func(rules string) bool) {
 	e.t.Helper()
 	var last string
 	err := poll(e.ctx, time.Minute, func() (bool, error) {
 		var err error
-		last, err = iptablesSave(e.ctx)
+		last, err = ourRules(e.ctx, e.proxy.prefix)
 		return err == nil && cond(last), err
 	})
 	if err != nil {
-		e.t.Fatalf("rules never %s: %v\n%s", what, err, ourRules(last, e.proxy.prefix))
+		if len(last) > 8000 {
+			last = last[:8000] + "\n... (cut)"
+		}
+		e.t.Fatalf("rules never %s: %v\n%s", what, err, last)
 	}
 }
 
-// ourRules keeps the lines of iptables-save that mention prefix.
-func ourRules(save, prefix string) string {
-	var b strings.Builder
-	for _, l := range strings.Split(save, "\n") {
-		if strings.Contains(l, prefix+"-") {
-			b.WriteString(l + "\n")
-		}
+// byMode returns the iptables or the nftables form of a rule fragment.
+func byMode(iptables, nftables string) string {
+	if proxyMode == "nftables" {
+		return nftables
 	}
-	return b.String()
+	return iptables
 }
 
 // poll calls f until it returns true, ctx ends or timeout passes; it

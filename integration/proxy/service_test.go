@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,8 +174,15 @@ func TestServices(t *testing.T) {
 			t.Fatal("no nodePort allocated")
 		}
 		// The node's address in the test harness is 127.0.0.1, so this
-		// is both the node IP and localhost (route_localnet).
-		url := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(int(np))) + "/"
+		// is both the node IP and localhost (route_localnet). The
+		// nftables mode, like kube-proxy's, answers NodePorts on no
+		// 127.0.0.0/8 address: there, the node's address on the pod
+		// bridge.
+		addr := "127.0.0.1"
+		if proxyMode == "nftables" {
+			addr = bridgeIP(e.node.PodCIDR)
+		}
+		url := "http://" + net.JoinHostPort(addr, strconv.Itoa(int(np))) + "/"
 		if got := waitHostGet(t, e.ctx, url); !slices.Contains(webNames, got) {
 			t.Fatalf("got %q", got)
 		}
@@ -194,6 +203,9 @@ func TestServices(t *testing.T) {
 	t.Run("NoEndpointsRefuses", func(t *testing.T) {
 		empty := e.service("empty")
 		e.waitRules("rejecting the Service without endpoints", func(r string) bool {
+			if proxyMode == "nftables" {
+				return strings.Contains(r, empty.Spec.ClusterIP+" . tcp . 80 comment \""+e.ns+"/empty\" : goto reject-chain")
+			}
 			return strings.Contains(r, e.ns+"/empty has no endpoints") && strings.Contains(r, "-j REJECT")
 		})
 		// From a pod: wget says "Connection refused", not a timeout.
@@ -213,12 +225,12 @@ func TestServices(t *testing.T) {
 
 	t.Run("NotReadyEndpointLeavesTheRules", func(t *testing.T) {
 		ip := ready["web-2"].Status.PodIP
-		dnat := "--to-destination " + ip + ":8080"
-		e.waitRules("including web-2", func(r string) bool { return strings.Contains(ourRules(r, e.proxy.prefix), dnat) })
+		dnat := byMode("--to-destination ", "dnat to ") + ip + ":8080"
+		e.waitRules("including web-2", func(r string) bool { return strings.Contains(r, dnat) })
 		if _, errOut, err := e.exec("web-2", "rm", "/tmp/ready"); err != nil {
 			t.Fatalf("rm /tmp/ready: %v: %s", err, errOut)
 		}
-		e.waitRules("without web-2", func(r string) bool { return !strings.Contains(ourRules(r, e.proxy.prefix), dnat) })
+		e.waitRules("without web-2", func(r string) bool { return !strings.Contains(r, dnat) })
 		got, err := e.fetchLoop("client", clusterURL(web), 30)
 		if err != nil {
 			t.Fatal(err)
@@ -230,7 +242,7 @@ func TestServices(t *testing.T) {
 		if _, errOut, err := e.exec("web-2", "touch", "/tmp/ready"); err != nil {
 			t.Fatalf("touch /tmp/ready: %v: %s", err, errOut)
 		}
-		e.waitRules("with web-2 again", func(r string) bool { return strings.Contains(ourRules(r, e.proxy.prefix), dnat) })
+		e.waitRules("with web-2 again", func(r string) bool { return strings.Contains(r, dnat) })
 	})
 
 	t.Run("Metrics", func(t *testing.T) {
@@ -242,7 +254,8 @@ func TestServices(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		for _, m := range []string{
 			"kubeproxy_sync_proxy_rules_duration_seconds_count", "kubeproxy_sync_proxy_rules_last_timestamp_seconds",
-			`kubeproxy_sync_proxy_rules_iptables_total{table="nat"}`, "kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+			byMode(`kubeproxy_sync_proxy_rules_iptables_total{table="nat"}`, `kubeproxy_sync_proxy_rules_iptables_total{table="`+strings.ToLower(e.proxy.prefix)+`-proxy"}`),
+			"kubeproxy_sync_proxy_rules_endpoint_changes_pending",
 			"kubeproxy_sync_proxy_rules_service_changes_pending", "kubeproxy_network_programming_duration_seconds",
 		} {
 			if !strings.Contains(string(b), m) {
@@ -315,11 +328,23 @@ spec:
 	}
 	odd := e.service("odd")
 	e.waitRules("covering the odd and the big Service", func(r string) bool {
-		ours := ourRules(r, e.proxy.prefix)
-		return strings.Count(ours, "--comment \""+e.ns+"/big -> ") == 3000 &&
-			strings.Contains(ours, "-d "+odd.Spec.ClusterIP+"/32 -p sctp") &&
-			strings.Contains(ours, "-d "+odd.Spec.ClusterIP+"/32 -p udp") &&
-			strings.Contains(ours, "--dport 65535")
+		if proxyMode == "nftables" {
+			chains := 0
+			for _, l := range strings.Split(r, "\n") {
+				l = strings.TrimSpace(l)
+				if strings.HasPrefix(l, "chain endpoint-") && strings.Contains(l, "-"+e.ns+"/big/tcp/__") {
+					chains++
+				}
+			}
+			return chains == 3000 &&
+				strings.Contains(r, odd.Spec.ClusterIP+" . sctp . 9999") &&
+				strings.Contains(r, odd.Spec.ClusterIP+" . udp . 5353") &&
+				strings.Contains(r, odd.Spec.ClusterIP+" . tcp . 65535")
+		}
+		return strings.Count(r, "--comment \""+e.ns+"/big -> ") == 3000 &&
+			strings.Contains(r, "-d "+odd.Spec.ClusterIP+"/32 -p sctp") &&
+			strings.Contains(r, "-d "+odd.Spec.ClusterIP+"/32 -p udp") &&
+			strings.Contains(r, "--dport 65535")
 	})
 	if err := waitHTTP(e.ctx, e.proxy.healthzURL, e.proxy.proc); err != nil {
 		t.Fatal(err)
@@ -344,27 +369,40 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, err := iptablesSave(e.ctx)
+	before, err := ourRules(e.ctx, p.prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{":" + p.prefix + "-SERVICES", "-j " + p.prefix + "-POSTROUTING", e.ns + "/some has no endpoints"} {
-		if !strings.Contains(ourRules(before, p.prefix), want) {
-			t.Fatalf("the second proxy's rules have no %q:\n%s", want, ourRules(before, p.prefix))
+	wants := []string{":" + p.prefix + "-SERVICES", "-j " + p.prefix + "-POSTROUTING", e.ns + "/some has no endpoints"}
+	if proxyMode == "nftables" {
+		wants = []string{"chain nat-prerouting", "chain nat-postrouting", "comment \"" + e.ns + "/some\" : goto reject-chain"}
+	}
+	for _, want := range wants {
+		if !strings.Contains(before, want) {
+			t.Fatalf("the second proxy's rules have no %q:\n%s", want, before)
 		}
 	}
 	if err := cleanupProxy(p); err != nil {
 		t.Fatal(err)
 	}
-	after, err := iptablesSave(e.ctx)
-	if err != nil {
-		t.Fatal(err)
+	if left, err := ourRules(e.ctx, p.prefix); err != nil || left != "" {
+		t.Fatalf("--cleanup left rules behind (%v):\n%s", err, left)
 	}
-	if left := ourRules(after, p.prefix); left != "" {
-		t.Fatalf("--cleanup left rules behind:\n%s", left)
+	if proxyMode == "nftables" {
+		// Nor iptables chains of the prefix.
+		out, err := exec.CommandContext(e.ctx, "iptables-save").Output()
+		if err != nil || strings.Contains(string(out), p.prefix+"-") {
+			t.Fatalf("iptables-save (%v) still has %s- chains", err, p.prefix)
+		}
 	}
 	// The shared proxy's rules are untouched.
-	if !strings.Contains(after, ":"+e.proxy.prefix+"-SERVICES") {
-		t.Fatalf("--cleanup of one prefix removed another's chains")
+	if left, err := ourRules(e.ctx, e.proxy.prefix); err != nil || !strings.Contains(left, byMode(":"+e.proxy.prefix+"-SERVICES", "chain services")) {
+		t.Fatalf("--cleanup of one prefix removed another's rules (%v)", err)
 	}
+}
+
+// bridgeIP is the node's address on the pod bridge: the first address of
+// its pod CIDR.
+func bridgeIP(podCIDR string) string {
+	return netip.MustParsePrefix(podCIDR).Masked().Addr().Next().String()
 }
