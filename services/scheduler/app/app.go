@@ -21,6 +21,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/client/leaderelection"
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/scheduler/framework"
 	"github.com/gantry-dev/gantry/services/scheduler/internal/cache"
 	"github.com/gantry-dev/gantry/services/scheduler/internal/config"
@@ -47,6 +48,7 @@ func Main(args []string, opts ...Option) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	if err := Run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-scheduler:", err)
 		return 1
@@ -106,6 +108,11 @@ func Run(ctx context.Context, cfg *Config) error {
 		if err := schedule(ctx, cfg, conf, registry, exts, c, m, &ready); err != nil {
 			cfg.Log.Error("scheduler stopped", "err", err)
 		}
+	}
+	// Ready for the service manager: /healthz is served; the Lease may
+	// still be another candidate's (a standby is ready too).
+	if err := sdnotify.Ready(); err != nil {
+		cfg.Log.Warn("notify the service manager", "err", err)
 	}
 	if !cfg.LeaderElect {
 		g.Go(func() error { work(gctx); return nil })

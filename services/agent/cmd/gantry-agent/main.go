@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/agent/internal/agent"
 	"github.com/gantry-dev/gantry/services/agent/internal/logger"
 )
@@ -25,6 +26,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	a, err := agent.New(cfg)
 	if err == nil {
 		err = a.Run(ctx)

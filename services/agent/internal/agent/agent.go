@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/libs/client"
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/libs/tlsutil"
 	"github.com/gantry-dev/gantry/services/agent/internal/images"
 	"github.com/gantry-dev/gantry/services/agent/internal/network"
@@ -133,6 +134,9 @@ func (a *Agent) runNode(ctx context.Context) error {
 		case <-nd.Registered():
 		case <-gctx.Done():
 			return nil
+		}
+		if err := sdnotify.Ready(); err != nil {
+			a.log.Warn("notify the service manager", "err", err)
 		}
 		watch, err := newNodeWatch(a.client)
 		if err != nil {

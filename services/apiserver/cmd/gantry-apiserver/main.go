@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/server"
 )
 
@@ -19,6 +20,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	s, err := server.New(cfg)
 	if err == nil {
 		err = s.Run(ctx)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/libs/tlsutil"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/grpcapi"
@@ -170,6 +171,16 @@ func (s *Server) Run(ctx context.Context) error {
 	g.Go(func() error {
 		if err := s.bootstrap(gctx); err != nil && gctx.Err() == nil {
 			s.log.Error("bootstrap objects", "err", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		// Ready for the service manager once /readyz would pass: every
+		// watch cache has loaded from the store.
+		if s.reg.Ready(gctx) == nil {
+			if err := sdnotify.Ready(); err != nil {
+				s.log.Warn("notify the service manager", "err", err)
+			}
 		}
 		return nil
 	})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/client/leaderelection"
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/controllers/internal/controller"
 )
 
@@ -36,6 +37,7 @@ func Main(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	if err := Run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-controllers:", err)
 		return 1
@@ -70,6 +72,11 @@ func Run(ctx context.Context, cfg *Config) error {
 		if err := runControllers(ctx, cfg, c, reg, &ready); err != nil {
 			cfg.Log.Error("controllers stopped", "err", err)
 		}
+	}
+	// Ready for the service manager: /healthz is served; the Lease may
+	// still be another candidate's (a standby is ready too).
+	if err := sdnotify.Ready(); err != nil {
+		cfg.Log.Warn("notify the service manager", "err", err)
 	}
 	if !cfg.LeaderElect {
 		g.Go(func() error { work(gctx); return nil })

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/client/leaderelection"
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/ingress/internal/controller"
 	"github.com/gantry-dev/gantry/services/ingress/internal/proxy"
 	"github.com/gantry-dev/gantry/services/ingress/internal/tlscerts"
@@ -40,6 +41,7 @@ func Main(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	if err := Run(ctx, cfg); err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-ingress:", err)
 		return 1
@@ -127,6 +129,10 @@ func Run(ctx context.Context, cfg *Config) error {
 		}
 		log.Info("configuration loaded; serving", "http", addrOf(httpLn), "https", addrOf(httpsLn), "class", cfg.IngressClass)
 		ready.Store(true)
+		// The listeners are bound (before Run went on) and the routes loaded.
+		if err := sdnotify.Ready(); err != nil {
+			log.Warn("notify the service manager", "err", err)
+		}
 		return serveTraffic(gctx, cfg, px, &certs, httpLn, httpsLn)
 	})
 	if cfg.UpdateStatus {

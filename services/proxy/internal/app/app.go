@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"net"
 	"net/http"
 	"net/netip"
@@ -47,6 +48,7 @@ func Main(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	if cfg.Cleanup {
 		if err := Cleanup(ctx, cfg); err != nil {
 			fmt.Fprintln(os.Stderr, "gantry-proxy: cleanup:", err)
@@ -262,6 +264,16 @@ func Run(ctx context.Context, cfg *Config) error {
 		"clusterCIDR", cfg.ClusterCIDR, "chainPrefix", cfg.ChainPrefix)
 	cleanupOtherMode(gctx, cfg, mode)
 	g.Go(func() error { return px.Run(gctx) })
+	go func() {
+		// systemd's Type=notify readiness: the rules are programmed.
+		select {
+		case <-health.Synced():
+			if err := sdnotify.Ready(); err != nil {
+				cfg.Log.Warn("telling the service manager we are ready", "err", err)
+			}
+		case <-gctx.Done():
+		}
+	}()
 	if dnsServer != nil {
 		g.Go(func() error { return dnsServer.Run(gctx) })
 	}

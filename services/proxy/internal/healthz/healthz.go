@@ -16,6 +16,9 @@ type Tracker struct {
 	timeout time.Duration
 	now     func() time.Time
 
+	synced     chan struct{}
+	syncedOnce sync.Once
+
 	mu          sync.Mutex
 	lastQueued  time.Time
 	lastUpdated time.Time
@@ -24,8 +27,11 @@ type Tracker struct {
 // New returns a tracker that reports unhealthy when a queued change has
 // waited longer than timeout.
 func New(timeout time.Duration) *Tracker {
-	return &Tracker{timeout: timeout, now: time.Now}
+	return &Tracker{timeout: timeout, now: time.Now, synced: make(chan struct{})}
 }
+
+// Synced is closed by the first successful sync.
+func (t *Tracker) Synced() <-chan struct{} { return t.synced }
 
 // Queued records that a change waits to be applied (if none was
 // already waiting).
@@ -40,8 +46,9 @@ func (t *Tracker) Queued() {
 // Updated records a successful sync.
 func (t *Tracker) Updated() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.lastUpdated = t.now()
+	t.mu.Unlock()
+	t.syncedOnce.Do(func() { close(t.synced) })
 }
 
 // Status is the /healthz body.

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/services/store/internal/server"
 )
 
@@ -20,6 +21,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer sdnotify.StoppingWhenDone(ctx)()
 	s, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-store:", err)

@@ -51,6 +51,7 @@ type node struct {
 
 	readReqs  chan chan readIndexResult
 	readyTerm atomic.Uint64 // term whose barrier has been applied (leader)
+	published chan struct{} // closed once the member table holds this member's record
 
 	peerTLS  credentials.TransportCredentials
 	connMu   sync.Mutex
@@ -92,7 +93,7 @@ func openNode(cfg *Config, peerLn net.Listener, m *metrics) (*node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &node{cfg: cfg, log: cfg.Logger, meta: meta, store: store, metrics: m, readReqs: make(chan chan readIndexResult, 1024), conns: map[raft.ServerAddress]*grpc.ClientConn{}}
+	n := &node{cfg: cfg, log: cfg.Logger, meta: meta, store: store, metrics: m, readReqs: make(chan chan readIndexResult, 1024), published: make(chan struct{}), conns: map[raft.ServerAddress]*grpc.ClientConn{}}
 	if err := n.openRaft(memberDir, fresh, peerLn); err != nil {
 		store.Close()
 		return nil, err
@@ -638,6 +639,7 @@ func (n *node) publishAttributes(ctx context.Context) {
 		members, err := n.store.Members()
 		if err == nil {
 			if have := members[n.meta.ID]; have != nil && have.Name == want.Name && equalStrings(have.ClientURLs, want.ClientURLs) && equalStrings(have.PeerURLs, want.PeerURLs) {
+				close(n.published)
 				return
 			}
 			pctx, cancel := context.WithTimeout(ctx, n.requestTimeout())

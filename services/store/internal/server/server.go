@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/libs/sdnotify"
 	storev1 "github.com/gantry-dev/gantry/proto/gantry/store/v1"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -278,6 +279,18 @@ func (s *Server) Run(ctx context.Context) error {
 		spawn(func() error { return s.metricsSrv.Serve(ln) })
 	}
 	spawn(func() error { s.node.run(ctx); return nil })
+	spawn(func() error {
+		// Ready for the service manager once this member has joined (or
+		// loaded) the cluster and serves its client URLs, as etcd's is.
+		select {
+		case <-s.node.published:
+			if err := sdnotify.Ready(); err != nil {
+				s.node.log.Warn("notify the service manager", "err", err)
+			}
+		case <-ctx.Done():
+		}
+		return nil
+	})
 
 	var err error
 	select {
