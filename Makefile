@@ -73,6 +73,13 @@ for mod in $(1); do \
 done
 endef
 
+# The proxy's end-to-end tests once more, with gantry-proxy in nftables
+# mode (the run above uses the default iptables mode).
+define run_proxy_nftables
+printf '\n==> integration: GANTRY_PROXY_MODE=nftables go test ./proxy/\n'; \
+cd integration && GANTRY_PROXY_MODE=nftables $(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./proxy/
+endef
+
 # Every `func FuzzXxx` in a *_test.go file of a module, each run on its own
 # (`go test -fuzz` accepts one target per run).
 define run_fuzz
@@ -125,6 +132,7 @@ clean: ## Remove bin/ and .tools/
 test: deps build ## What CI runs: go test in every module (integration last), then each fuzz target for FUZZTIME
 	@$(call foreach_module,$(UNIT_MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 	@$(call foreach_module,$(filter integration,$(MODULES)),go test -p 1,$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
+	@$(run_proxy_nftables)
 	@$(run_fuzz)
 
 .PHONY: test-unit
@@ -134,13 +142,14 @@ test-unit: ## go test in proto, libs and services/* (no integration, no fuzzing)
 .PHONY: test-integration
 test-integration: deps build ## go test in integration/ only (multi-process tests against bin/), one package at a time (node tests share the host's network)
 	@$(call foreach_module,$(filter integration,$(MODULES)),go test -p 1,$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
+	@$(run_proxy_nftables)
 
 .PHONY: fuzz
 fuzz: ## Run each Go fuzz target for FUZZTIME (part of `make test`)
 	@$(run_fuzz)
 
 .PHONY: bench
-bench: bench-store bench-apiserver bench-agent bench-scheduler bench-controllers bench-ingress ## Run all benchmarks
+bench: bench-store bench-apiserver bench-agent bench-scheduler bench-controllers bench-ingress bench-proxy ## Run all benchmarks
 
 .PHONY: bench-store
 bench-store: deps build ## Benchmark gantry-store (integration/cmd/storebench BENCH_ARGS)
@@ -171,6 +180,11 @@ bench-controllers: deps build ## Benchmark the control plane: a Deployment 0 -> 
 bench-ingress: deps build ## Benchmark gantry-ingress against direct-to-backend requests with wrk (integration/cmd/ingressbench BENCH_ARGS; root)
 	@printf '\n==> integration: go run ./cmd/ingressbench -wrk %s\n' "$(BENCH_ARGS)"
 	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/ingressbench -wrk $(BENCH_ARGS)
+
+.PHONY: bench-proxy
+bench-proxy: deps build ## Benchmark gantry-proxy's network programming latency: 1,000/5,000/10,000 Services, full and single-change syncs (integration/cmd/proxybench BENCH_ARGS; root)
+	@printf '\n==> integration: go run ./cmd/proxybench %s\n' "$(BENCH_ARGS)"
+	@cd integration && GANTRY_BIN_DIR=$(BIN_DIR) $(GO) run ./cmd/proxybench $(BENCH_ARGS)
 
 ##@ Code generation and hygiene
 

@@ -1,110 +1,21 @@
 package multihost
 
-import (
-	"errors"
-	"io"
-	"net"
-	"sync"
-)
+import "github.com/gantry-dev/gantry/integration/internal/netns"
 
-// relay listens on an address inside a host's namespace and copies every
-// connection to and from the same address in the root namespace (where
-// the test process dials). It carries the API server to the hosts.
-type relay struct {
-	ln     net.Listener
-	target string
+// relay carries the API server into a host: it listens on an address in
+// the host's namespace and relays to the same address in the root
+// namespace (see netns.Relay).
+type relay struct{ *netns.Relay }
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
-}
-
-// newRelay listens on addr in the namespace netns and relays to addr in
+// newRelay listens on addr in the namespace ns and relays to addr in
 // the root namespace.
-func newRelay(netns, addr string) (*relay, error) {
-	var ln net.Listener
-	err := inNetns(netns, func() (err error) {
-		ln, err = net.Listen("tcp", addr)
-		return err
-	})
+func newRelay(ns, addr string) (*relay, error) {
+	r, err := netns.NewRelay(ns, addr)
 	if err != nil {
 		return nil, err
 	}
-	r := &relay{ln: ln, target: addr, conns: map[net.Conn]struct{}{}}
-	r.wg.Go(r.serve)
-	return r, nil
+	return &relay{r}, nil
 }
 
-func (r *relay) serve() {
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		if !r.track(c) {
-			c.Close()
-			return
-		}
-		r.wg.Go(func() { r.pipe(c) })
-	}
-}
-
-func (r *relay) pipe(in net.Conn) {
-	defer r.untrack(in)
-	out, err := net.Dial("tcp", r.target)
-	if err != nil {
-		return
-	}
-	if !r.track(out) {
-		out.Close()
-		return
-	}
-	defer r.untrack(out)
-	done := make(chan struct{}, 2)
-	cp := func(dst, src net.Conn) {
-		_, _ = io.Copy(dst, src)
-		if tc, ok := dst.(*net.TCPConn); ok {
-			_ = tc.CloseWrite()
-		}
-		done <- struct{}{}
-	}
-	go cp(out, in)
-	go cp(in, out)
-	<-done
-	<-done
-}
-
-func (r *relay) track(c net.Conn) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.closed {
-		return false
-	}
-	r.conns[c] = struct{}{}
-	return true
-}
-
-func (r *relay) untrack(c net.Conn) {
-	r.mu.Lock()
-	delete(r.conns, c)
-	r.mu.Unlock()
-	c.Close()
-}
-
-// close stops listening, cuts every relayed connection and waits for the
-// relay's goroutines.
-func (r *relay) close() error {
-	r.mu.Lock()
-	r.closed = true
-	for c := range r.conns {
-		c.Close()
-	}
-	r.mu.Unlock()
-	err := r.ln.Close()
-	r.wg.Wait()
-	if errors.Is(err, net.ErrClosed) {
-		err = nil
-	}
-	return err
-}
+// close stops the relay and cuts its connections.
+func (r *relay) close() error { return r.Close() }
