@@ -28,8 +28,10 @@ import (
 type Config struct {
 	Rules    RuleConfig
 	NodeName string
-	// SyncPeriod is how often everything is rewritten (a full sync);
-	// MinSyncPeriod the least time between two syncs.
+	// SyncPeriod is how often a sync runs without any change (it writes
+	// what changed, if anything); a full sync, rewriting everything,
+	// runs every proxy.FullSyncPeriod. MinSyncPeriod is the least time
+	// between two syncs.
 	SyncPeriod, MinSyncPeriod time.Duration
 	// StaleChainDelay is how long a chain no longer used stays, empty,
 	// before it is deleted (kernels before 6.2 notice only a moment
@@ -167,7 +169,7 @@ func (p *Proxier) hash(c Chain) uint64 {
 // later sync (Config.StaleChainDelay).
 func (p *Proxier) Sync(ctx context.Context) error {
 	start := time.Now()
-	full := p.needFull || p.lastFull.IsZero() || start.Sub(p.lastFull) >= p.cfg.SyncPeriod
+	full := p.needFull || p.lastFull.IsZero() || start.Sub(p.lastFull) >= proxy.FullSyncPeriod
 	ch := p.tracker.Take(full)
 	svcs, eps := p.tracker.Pending()
 	p.cfg.Metrics.ServicesPending.Set(float64(svcs))

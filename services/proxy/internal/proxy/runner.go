@@ -6,6 +6,12 @@ import (
 	"time"
 )
 
+// FullSyncPeriod is how often a proxier rewrites every rule it owns
+// (repairing anything changed behind its back), as kube-proxy does: with
+// thousands of Services a full sync takes seconds to minutes, so the
+// periodic --iptables-sync-period syncs write only what changed.
+const FullSyncPeriod = time.Hour
+
 // Runner calls a sync function when triggered, at most once per
 // MinInterval (a burst of triggers is one sync) and at least once per
 // MaxInterval. A failed sync is retried with exponential back-off,
