@@ -1,6 +1,7 @@
 // Command gantry-agent is Gantry's node agent: it runs the pods bound to
 // its node on containerd. "gantry-agent logger ..." is the log writer
-// containerd's shim starts for each container.
+// containerd's shim starts for each container; "gantry-agent --cleanup"
+// removes the node's pod networking and exits.
 package main
 
 import (
@@ -26,6 +27,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Cleanup {
+		if err := agent.CleanupNode(ctx, cfg); err != nil {
+			fmt.Fprintln(os.Stderr, "gantry-agent:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	defer sdnotify.StoppingWhenDone(ctx)()
 	a, err := agent.New(cfg)
 	if err == nil {

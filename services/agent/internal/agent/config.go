@@ -66,6 +66,9 @@ type Config struct {
 	// SimulateNodes > 0 runs that many simulated nodes with the fake
 	// runtime instead of one real node.
 	SimulateNodes int
+	// Cleanup removes the node's pod networking (see CleanupNode) and
+	// exits instead of running the agent.
+	Cleanup bool
 
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -111,6 +114,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&reserved, "system-reserved", "", "resources kept from pods, cpu=500m,memory=512Mi")
 	fs.IntVar(&c.MaxPods, "max-pods", 110, "pods this node takes")
 	fs.IntVar(&c.SimulateNodes, "simulate-nodes", 0, "run this many simulated nodes (fake runtime) instead of one real node")
+	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove the pod networking an agent with these flags set up on this host (bridge, service route, iptables chains, pods' CNI state), then exit")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
