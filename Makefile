@@ -244,9 +244,13 @@ check: ## gofmt -l must be empty, then go vet in every module
 ##@ Local cluster
 
 .PHONY: up
-up: deps build ## Start a single-member gantry-store in the background (scripts/up.sh)
-	@./scripts/up.sh
+up: deps build ## Start a whole cluster on this host in the background (bin/gantry up)
+	@"$(BIN_DIR)/gantry" up
 
 .PHONY: down
-down: ## Stop what `make up` started
-	@./scripts/up.sh down
+down: ## Stop what `make up` started and remove its host networking (bin/gantry down)
+	@if [[ ! -x "$(BIN_DIR)/gantry" ]]; then \
+		echo "==> services/cli: go build -o bin/gantry ./cmd/gantry"; \
+		mkdir -p "$(BIN_DIR)" && cd services/cli && $(GO) build -o "$(BIN_DIR)/gantry" ./cmd/gantry; \
+	fi
+	@"$(BIN_DIR)/gantry" down

@@ -1,0 +1,162 @@
+// Package cli is the gantry command: it parses the command line and runs
+// the cluster lifecycle commands of package cluster.
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/gantry-dev/gantry/services/cli/internal/cluster"
+	"github.com/gantry-dev/gantry/services/cli/internal/layout"
+)
+
+const usage = `gantry manages a Gantry cluster on this host.
+
+Usage:
+  gantry up [flags]            start a whole cluster on this host (again: reuses what runs)
+  gantry down [--purge] [flags] stop it and remove its host networking
+  gantry status [flags]        show each component's process and health; exit 1 if any is down
+  gantry kubectl ARGS...       run kubectl with the admin kubeconfig
+
+Flags (up, down, status):
+  --bin-dir DIR    the gantry-* binaries (default $GANTRY_BIN_DIR, else the directory of gantry)
+  --data-dir DIR   the state directory (default $GANTRY_DATA_DIR, else /var/lib/gantry as root,
+                   else ${XDG_DATA_HOME:-~/.local/share}/gantry)
+  --timeout D      up: how long to wait for each component to be ready (default 60s)
+  --grace D        down: how long a daemon has to exit after SIGTERM (default 30s)
+  --purge          down: also remove the state directory and the admin kubeconfig
+`
+
+// Main runs gantry with args (without the program name) and returns the
+// exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "up", "down", "status":
+		return lifecycle(cmd, args, stdout, stderr)
+	case "kubectl":
+		err = kubectl(layout.Resolve(layout.FromOS()), args)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gantry: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gantry %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+// options are the flags of up, down and status.
+type options struct {
+	env     layout.Env
+	timeout time.Duration
+	grace   time.Duration
+	purge   bool
+}
+
+// parseFlags reads the flags of cmd over the environment's defaults.
+func parseFlags(cmd string, args []string, env layout.Env, stderr io.Writer) (options, error) {
+	o := options{env: env}
+	fs := flag.NewFlagSet("gantry "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.StringVar(&o.env.BinDir, "bin-dir", env.BinDir, "the gantry-* binaries")
+	fs.StringVar(&o.env.DataDir, "data-dir", env.DataDir, "the state directory")
+	if cmd == "up" {
+		fs.DurationVar(&o.timeout, "timeout", 60*time.Second, "how long to wait for each component")
+	}
+	if cmd == "down" {
+		fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long a daemon has to exit after SIGTERM")
+		fs.BoolVar(&o.purge, "purge", false, "also remove the state directory and the admin kubeconfig")
+	}
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, d := range []*string{&o.env.BinDir, &o.env.DataDir} {
+		if *d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*d)
+		if err != nil {
+			return o, err
+		}
+		*d = abs
+	}
+	return o, nil
+}
+
+func lifecycle(cmd string, args []string, stdout, stderr io.Writer) int {
+	o, err := parseFlags(cmd, args, layout.FromOS(), stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gantry %s: %v\n", cmd, err)
+		return 2
+	}
+	node, err := layout.NodeName()
+	if err != nil {
+		fmt.Fprintf(stderr, "gantry %s: host name: %v\n", cmd, err)
+		return 1
+	}
+	c, err := cluster.New(cluster.Options{Layout: layout.Resolve(o.env), NodeName: node, Out: stdout,
+		Wait: o.timeout, Grace: o.grace})
+	if err == nil {
+		switch cmd {
+		case "up":
+			err = c.Up()
+		case "down":
+			err = c.Down(o.purge)
+		case "status":
+			rows := c.Status()
+			if err := cluster.PrintStatus(stdout, rows); err != nil {
+				fmt.Fprintf(stderr, "gantry status: %v\n", err)
+				return 1
+			}
+			for _, r := range rows {
+				if !r.Healthy() {
+					return 1
+				}
+			}
+			return 0
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gantry %s: %v\n", cmd, err)
+		return 1
+	}
+	return 0
+}
+
+// kubectl replaces this process with kubectl, KUBECONFIG set to the
+// admin kubeconfig.
+func kubectl(l layout.Layout, args []string) error {
+	if _, err := os.Stat(l.Kubeconfig); err != nil {
+		return fmt.Errorf("no admin kubeconfig (is the cluster up? start it with: gantry up): %w", err)
+	}
+	path, err := exec.LookPath("kubectl")
+	if err != nil {
+		return err
+	}
+	env := append(os.Environ(), "KUBECONFIG="+l.Kubeconfig)
+	return syscall.Exec(path, append([]string{"kubectl"}, args...), env)
+}
