@@ -217,6 +217,14 @@ func TestServerMetrics(t *testing.T) {
 	srv, addr := startServer(t, fakeView(t, testCluster()...), Config{Registerer: reg})
 	query(t, "udp", addr, "web.default.svc.cluster.local.", mdns.TypeA, false)
 	query(t, "tcp", addr, "nope.default.svc.cluster.local.", mdns.TypeAAAA, false)
+	// The handler counts a response after writing it: the client can
+	// have its answer first. The duration is observed last; wait for
+	// both queries' before reading the counters.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if n, _ := testutil.GatherAndCount(reg, "coredns_dns_request_duration_seconds"); n == 2 {
+			break
+		}
+	}
 	server := "dns://" + addr
 	for _, tc := range []struct {
 		name   string
