@@ -1,6 +1,9 @@
 package iptables
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"net/netip"
 
 	corev1 "k8s.io/api/core/v1"
@@ -9,38 +12,49 @@ import (
 )
 
 // staleFlows returns the UDP conntrack entries to flush when a Service
-// goes from old to new (either may be nil). UDP has no connection to
-// end, so an entry DNATed to an endpoint that is gone would keep sending
-// a client's datagrams into the void; and an entry made while the
-// Service had no endpoint (REJECTed, not DNATed) would keep the client
-// from ever reaching the new one.
+// goes from old to new (either may be nil); see StaleFlows.
 func staleFlows(old, new *entry) []Flow {
-	var flows []Flow
-	newPorts := map[proxy.ServicePortName]*proxy.ServicePort{}
-	if new != nil {
-		for _, sp := range new.ports {
-			newPorts[sp.Name] = sp
-		}
-	}
-	oldPorts := map[proxy.ServicePortName]*proxy.ServicePort{}
+	var oldPorts, newPorts []*proxy.ServicePort
+	var oldEps, newEps proxy.EndpointsMap
 	if old != nil {
-		for _, sp := range old.ports {
-			oldPorts[sp.Name] = sp
-		}
+		oldPorts, oldEps = old.ports, old.eps
 	}
+	if new != nil {
+		newPorts, newEps = new.ports, new.eps
+	}
+	return StaleFlows(oldPorts, oldEps, newPorts, newEps)
+}
+
+// StaleFlows returns the UDP conntrack entries to flush when a Service's
+// ports and endpoints go from old to new (either may be empty), in port
+// order. UDP has no connection to end, so an entry DNATed to an endpoint
+// that is gone would keep sending a client's datagrams into the void;
+// and an entry made while the Service had no endpoint (rejected, not
+// DNATed) would keep the client from ever reaching the new one. Both
+// proxy modes use it.
+func StaleFlows(oldPorts []*proxy.ServicePort, oldEps proxy.EndpointsMap, newPorts []*proxy.ServicePort, newEps proxy.EndpointsMap) []Flow {
+	var flows []Flow
+	byName := func(ports []*proxy.ServicePort) map[proxy.ServicePortName]*proxy.ServicePort {
+		m := make(map[proxy.ServicePortName]*proxy.ServicePort, len(ports))
+		for _, sp := range ports {
+			m[sp.Name] = sp
+		}
+		return m
+	}
+	oldByName, newByName := byName(oldPorts), byName(newPorts)
 	// Endpoints that went away.
-	for name, sp := range oldPorts {
+	for _, sp := range oldPorts {
 		if sp.Protocol != corev1.ProtocolUDP {
 			continue
 		}
-		now := map[string]bool{}
-		if nsp, ok := newPorts[name]; ok {
-			for _, e := range usable(nsp, new.eps[name]) {
-				now[e.IP.String()] = true
+		now := map[netip.Addr]bool{}
+		if nsp, ok := newByName[sp.Name]; ok {
+			for _, e := range usable(nsp, newEps[sp.Name]) {
+				now[e.IP] = true
 			}
 		}
-		for _, e := range usable(sp, old.eps[name]) {
-			if now[e.IP.String()] {
+		for _, e := range usable(sp, oldEps[sp.Name]) {
+			if now[e.IP] {
 				continue
 			}
 			flows = append(flows, Flow{Protocol: "udp", OrigDst: sp.ClusterIP, OrigPort: sp.Port, DNATTo: e.IP})
@@ -53,11 +67,11 @@ func staleFlows(old, new *entry) []Flow {
 		}
 	}
 	// Ports that got their first endpoint.
-	for name, sp := range newPorts {
-		if sp.Protocol != corev1.ProtocolUDP || len(usable(sp, new.eps[name])) == 0 {
+	for _, sp := range newPorts {
+		if sp.Protocol != corev1.ProtocolUDP || len(usable(sp, newEps[sp.Name])) == 0 {
 			continue
 		}
-		if osp, ok := oldPorts[name]; ok && len(usable(osp, old.eps[name])) > 0 {
+		if osp, ok := oldByName[sp.Name]; ok && len(usable(osp, oldEps[sp.Name])) > 0 {
 			continue
 		}
 		flows = append(flows, Flow{Protocol: "udp", OrigDst: sp.ClusterIP, OrigPort: sp.Port})
@@ -66,6 +80,24 @@ func staleFlows(old, new *entry) []Flow {
 		}
 	}
 	return flows
+}
+
+// FlushFlows deletes flows' conntrack entries with ct (none without ct),
+// logging what could not be deleted: a flow left is a nuisance, not a
+// reason to fail a sync.
+func FlushFlows(ctx context.Context, ct Conntrack, log *slog.Logger, flows []Flow) {
+	if ct == nil || len(flows) == 0 {
+		return
+	}
+	var errs []error
+	for _, f := range flows {
+		errs = append(errs, ct.Delete(ctx, f))
+	}
+	if err := errors.Join(errs...); err != nil {
+		log.Warn("could not flush stale UDP conntrack entries", "err", err)
+	} else {
+		log.Debug("flushed stale UDP conntrack entries", "flows", len(flows))
+	}
 }
 
 // usable returns the endpoints traffic to sp can be sent to.

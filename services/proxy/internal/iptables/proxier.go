@@ -2,7 +2,6 @@ package iptables
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -345,16 +344,5 @@ func (p *Proxier) jumps() []Jump {
 }
 
 func (p *Proxier) flushFlows(ctx context.Context, flows []Flow) {
-	if p.cfg.Conntrack == nil || len(flows) == 0 {
-		return
-	}
-	var errs []error
-	for _, f := range flows {
-		errs = append(errs, p.cfg.Conntrack.Delete(ctx, f))
-	}
-	if err := errors.Join(errs...); err != nil {
-		p.cfg.Log.Warn("could not flush stale UDP conntrack entries", "err", err)
-	} else {
-		p.cfg.Log.Debug("flushed stale UDP conntrack entries", "flows", len(flows))
-	}
+	FlushFlows(ctx, p.cfg.Conntrack, p.cfg.Log, flows)
 }
