@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
@@ -14,6 +16,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "snapshot" {
+		snapshot(os.Args[2:])
+		return
+	}
 	cfg, err := server.ParseFlags(os.Args[1:])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gantry-store:", err)
@@ -31,4 +37,22 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gantry-store:", err)
 		os.Exit(1)
 	}
+}
+
+// snapshot runs `gantry-store snapshot restore`.
+func snapshot(args []string) {
+	cfg, err := server.ParseSnapshotFlags(args, os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gantry-store snapshot:", err)
+		os.Exit(2)
+	}
+	res, err := server.Restore(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gantry-store snapshot restore:", err)
+		os.Exit(1)
+	}
+	fmt.Println(res)
 }

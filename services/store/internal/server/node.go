@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -160,25 +161,16 @@ func loadOrInitMeta(cfg *Config) (*memberMeta, bool, error) {
 
 func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	cfg := n.cfg
-	// The free list is rebuilt on open instead of written with every
-	// append: fewer pages per fsynced commit.
-	logStore, err := raftboltdb.New(raftboltdb.Options{
-		Path:        filepath.Join(dir, "raft.db"),
-		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
-	})
+	hlog := raftLogger(n.log)
+	logStore, snaps, err := openRaftStores(dir, hlog)
 	if err != nil {
-		return fmt.Errorf("open raft log: %w", err)
+		return err
 	}
-	n.logStore = logStore
+	n.logStore, n.snaps = logStore, snaps
 	timed := &timedLogStore{LogStore: logStore, m: n.metrics}
 	n.logs, err = raft.NewLogCache(4096, timed)
 	if err != nil {
 		return err
-	}
-	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{n.log}, DisableTime: true})
-	n.snaps, err = raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
-	if err != nil {
-		return fmt.Errorf("open snapshot store: %w", err)
 	}
 	if err := n.catchUpFromSnapshot(); err != nil {
 		return err
@@ -224,17 +216,58 @@ func (n *node) openRaft(dir string, fresh bool, peerLn net.Listener) error {
 	}
 	n.raft = r
 	if fresh && cfg.InitialClusterState == "new" {
-		members, _ := parseInitialCluster(cfg.InitialCluster)
-		var servers []raft.Server
-		for _, urls := range members {
-			addr, _ := hostPort(urls[0])
-			servers = append(servers, raft.Server{ID: raft.ServerID(idString(memberID(urls, cfg.InitialClusterToken))), Address: raft.ServerAddress(addr)})
+		conf, err := initialConfiguration(cfg.InitialCluster, cfg.InitialClusterToken)
+		if err != nil {
+			return err
 		}
-		if err := r.BootstrapCluster(raft.Configuration{Servers: servers}).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
+		if err := r.BootstrapCluster(conf).Error(); err != nil && !errors.Is(err, raft.ErrCantBootstrap) {
 			return fmt.Errorf("bootstrap cluster: %w", err)
 		}
 	}
 	return nil
+}
+
+func raftLogger(log *slog.Logger) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: slogWriter{log}, DisableTime: true})
+}
+
+// openRaftStores opens the raft log, which is also the stable store, and
+// the snapshot store of the member directory dir.
+func openRaftStores(dir string, hlog hclog.Logger) (*raftboltdb.BoltStore, *raft.FileSnapshotStore, error) {
+	// The free list is rebuilt on open instead of written with every
+	// append: fewer pages per fsynced commit.
+	logStore, err := raftboltdb.New(raftboltdb.Options{
+		Path:        filepath.Join(dir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open raft log: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
+	if err != nil {
+		logStore.Close()
+		return nil, nil, fmt.Errorf("open snapshot store: %w", err)
+	}
+	return logStore, snaps, nil
+}
+
+// initialConfiguration is the raft configuration of a new cluster: every
+// member of --initial-cluster, with the ID memberID derives for it.
+func initialConfiguration(initialCluster, token string) (raft.Configuration, error) {
+	members, err := parseInitialCluster(initialCluster)
+	if err != nil {
+		return raft.Configuration{}, err
+	}
+	var conf raft.Configuration
+	for _, urls := range members {
+		addr, err := hostPort(urls[0])
+		if err != nil {
+			return raft.Configuration{}, err
+		}
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(idString(memberID(urls, token))), Address: raft.ServerAddress(addr)})
+	}
+	slices.SortFunc(conf.Servers, func(a, b raft.Server) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	return conf, nil
 }
 
 // peerCreds are the credentials for gRPC calls to other members.

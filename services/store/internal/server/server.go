@@ -89,7 +89,9 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.clientLns = append(s.clientLns, clientListener{ln: ln, tls: isHTTPS(u)})
 	}
-	if len(cfg.AdvertiseClientURLs) == 0 && meta == nil {
+	// A new member, or one restored from a snapshot that has never
+	// advertised client URLs, advertises the ones it listens on.
+	if len(cfg.AdvertiseClientURLs) == 0 && (meta == nil || len(meta.ClientURLs) == 0) {
 		cfg.AdvertiseClientURLs = clientURLs
 	}
 	for _, u := range cfg.ListenMetricsURLs {
