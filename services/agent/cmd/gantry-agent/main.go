@@ -1,7 +1,7 @@
 // Command gantry-agent is Gantry's node agent: it runs the pods bound to
 // its node on containerd. "gantry-agent logger ..." is the log writer
 // containerd's shim starts for each container; "gantry-agent --cleanup"
-// removes the node's pod networking and exits.
+// stops and removes the node's pods and their networking and exits.
 package main
 
 import (

@@ -167,11 +167,16 @@ func (a *Agent) newRuntime(ctx context.Context) (runtime.Runtime, error) {
 	if a.cfg.Runtime == "fake" {
 		return fake.New(fake.Config{Root: filepath.Join(a.cfg.RootDir, "pods")}), nil
 	}
-	return ctrd.New(ctx, ctrd.Config{
-		Address: a.cfg.Containerd, Namespace: a.cfg.CtrdNS, StateDir: a.cfg.RootDir,
-		RuncRoot: filepath.Join("/run/gantry/runc", a.cfg.CtrdNS), Snapshotter: "overlayfs",
-		LoggerBinary: loggerBinary(a.cfg.LoggerBinary), DefaultCgroupParent: "/gantry", Logger: a.cfg.Log,
-	})
+	return ctrd.New(ctx, runtimeConfig(a.cfg))
+}
+
+// runtimeConfig is the containerd runtime's configuration.
+func runtimeConfig(cfg *Config) ctrd.Config {
+	return ctrd.Config{
+		Address: cfg.Containerd, Namespace: cfg.CtrdNS, StateDir: cfg.RootDir,
+		RuncRoot: filepath.Join("/run/gantry/runc", cfg.CtrdNS), Snapshotter: "overlayfs",
+		LoggerBinary: loggerBinary(cfg.LoggerBinary), DefaultCgroupParent: "/gantry", Logger: cfg.Log,
+	}
 }
 
 // loggerBinary is the log writer to use: the one configured, else

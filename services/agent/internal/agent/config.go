@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -66,9 +67,12 @@ type Config struct {
 	// SimulateNodes > 0 runs that many simulated nodes with the fake
 	// runtime instead of one real node.
 	SimulateNodes int
-	// Cleanup removes the node's pod networking (see CleanupNode) and
-	// exits instead of running the agent.
+	// Cleanup removes the node's pods and pod networking (see
+	// CleanupNode) and exits instead of running the agent.
 	Cleanup bool
+	// CleanupGrace is how long a container has to exit after its stop
+	// signal before Cleanup kills it.
+	CleanupGrace time.Duration
 
 	Log      *slog.Logger
 	Registry *prometheus.Registry
@@ -114,7 +118,8 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&reserved, "system-reserved", "", "resources kept from pods, cpu=500m,memory=512Mi")
 	fs.IntVar(&c.MaxPods, "max-pods", 110, "pods this node takes")
 	fs.IntVar(&c.SimulateNodes, "simulate-nodes", 0, "run this many simulated nodes (fake runtime) instead of one real node")
-	fs.BoolVar(&c.Cleanup, "cleanup", false, "remove the pod networking an agent with these flags set up on this host (bridge, service route, iptables chains, pods' CNI state), then exit")
+	fs.BoolVar(&c.Cleanup, "cleanup", false, "stop and delete the containers of --containerd-namespace, remove the pods' sandboxes (volumes, namespaces) under --root-dir and the pod networking an agent with these flags set up on this host (bridge, service route, iptables chains, pods' CNI state), then exit")
+	fs.DurationVar(&c.CleanupGrace, "cleanup-grace", 10*time.Second, "with --cleanup: how long a container has to exit after its stop signal before it is killed")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -145,6 +150,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.APIServers) == 0 {
 		errs = append(errs, errors.New("--api-servers is required"))
+	}
+	if c.CleanupGrace < 0 {
+		errs = append(errs, fmt.Errorf("--cleanup-grace %s: must not be negative", c.CleanupGrace))
 	}
 	if c.Runtime != "containerd" && c.Runtime != "fake" {
 		errs = append(errs, fmt.Errorf("--runtime %q: want containerd or fake", c.Runtime))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -157,6 +158,18 @@ func kubectl(l layout.Layout, args []string) error {
 	if err != nil {
 		return err
 	}
-	env := append(os.Environ(), "KUBECONFIG="+l.Kubeconfig)
-	return syscall.Exec(path, append([]string{"kubectl"}, args...), env)
+	return syscall.Exec(path, append([]string{"kubectl"}, args...), kubectlEnv(os.Environ(), l.Kubeconfig))
+}
+
+// kubectlEnv returns environ with KUBECONFIG set to kubeconfig: a
+// KUBECONFIG already there is dropped, since a program sees the first of
+// duplicate variables.
+func kubectlEnv(environ []string, kubeconfig string) []string {
+	env := make([]string, 0, len(environ)+1)
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "KUBECONFIG="+kubeconfig)
 }

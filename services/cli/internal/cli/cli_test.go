@@ -47,3 +47,11 @@ func TestMainUsage(t *testing.T) {
 		t.Errorf("Main(frobnicate) = %d, stderr %q", code, errOut.String())
 	}
 }
+
+func TestKubectlEnv(t *testing.T) {
+	got := kubectlEnv([]string{"HOME=/root", "KUBECONFIG=/elsewhere", "KUBECONFIGX=1"}, "/state/admin.kubeconfig")
+	want := []string{"HOME=/root", "KUBECONFIGX=1", "KUBECONFIG=/state/admin.kubeconfig"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("kubectlEnv = %q, want %q", got, want)
+	}
+}

@@ -177,8 +177,19 @@ func (c *Cluster) storeArgs(newMember bool) []string {
 func (c *Cluster) agentRoot() string { return filepath.Join(c.l.StateDir, "agent") }
 
 // agentCleanupArgs are the arguments of `gantry-agent --cleanup` that
-// match the networking the agent was started with.
-func (c *Cluster) agentCleanupArgs() []string {
+// match the agent's containerd (at containerdSock), state and networking:
+// it stops and deletes the pods' containers, removes their sandboxes and
+// the pod networking.
+func (c *Cluster) agentCleanupArgs(containerdSock string) []string {
 	return []string{"--cleanup", "--hostname-override", c.nodeName, "--pod-cidr", podCIDR,
-		"--cluster-cidr", clusterCIDR, "--root-dir", c.agentRoot()}
+		"--cluster-cidr", clusterCIDR, "--containerd", containerdSock, "--root-dir", c.agentRoot()}
+}
+
+// containerdSocket is the socket of the containerd the agent uses: our
+// own while it runs, else the system's.
+func (c *Cluster) containerdSocket() string {
+	if c.status(containerdName).Running {
+		return ownContainerd
+	}
+	return systemContainerd
 }

@@ -223,3 +223,18 @@ func TestPurge(t *testing.T) {
 		}
 	}
 }
+
+func TestAgentCleanupArgs(t *testing.T) {
+	c := testCluster(t)
+	s := c.l.StateDir
+	got := strings.Join(c.agentCleanupArgs(ownContainerd), " ")
+	want := "--cleanup --hostname-override host1 --pod-cidr 10.244.0.0/24 --cluster-cidr 10.244.0.0/16 " +
+		"--containerd /run/gantry/containerd/containerd.sock --root-dir " + s + "/agent"
+	if got != want {
+		t.Errorf("agent cleanup args\n got %s\nwant %s", got, want)
+	}
+	// No containerd of ours runs (no pid file): the agent used the system's.
+	if got := c.containerdSocket(); got != systemContainerd {
+		t.Errorf("containerdSocket() = %s, want %s", got, systemContainerd)
+	}
+}

@@ -13,10 +13,11 @@ import (
 )
 
 // Down stops the cluster's daemons in the reverse order of Up, removes
-// the Service rules and DNS device (gantry-proxy --cleanup) and the pod
-// networking (gantry-agent --cleanup) they leave, and with purge also
-// the state directory and the admin kubeconfig. It goes on after a
-// failed step and returns all errors.
+// the Service rules and DNS device (gantry-proxy --cleanup) and the pods
+// and pod networking (gantry-agent --cleanup: the containers of its
+// containerd namespace, the pods' mounts and network) they leave, and
+// with purge also the state directory and the admin kubeconfig. It goes
+// on after a failed step and returns all errors.
 func (c *Cluster) Down(purge bool) error {
 	p := steps.New(c.out)
 	var errs []error
@@ -27,13 +28,14 @@ func (c *Cluster) Down(purge bool) error {
 	stop("gantry-proxy")
 	do(func() (string, error) { return c.cleanup("gantry-proxy", []string{"--cleanup"}) })
 	stop("gantry-agent")
-	do(func() (string, error) { return c.cleanup("gantry-agent", c.agentCleanupArgs()) })
+	// While containerd still runs: the agent's cleanup stops the pods'
+	// containers through it.
+	do(func() (string, error) { return c.cleanup("gantry-agent", c.agentCleanupArgs(c.containerdSocket())) })
 	stop("gantry-controllers")
 	stop("gantry-scheduler")
 	stop("gantry-apiserver")
 	stop("gantry-store")
-	// Only a containerd we started (its pid file is ours); pods'
-	// containers keep running under their shims.
+	// Only a containerd we started (its pid file is ours).
 	stop(containerdName)
 	if err := errors.Join(errs...); err != nil {
 		if purge {
