@@ -119,12 +119,20 @@ func (s *Server) connectStore() (*clientv3.Client, error) {
 		}
 	}
 	return clientv3.New(clientv3.Config{
-		Endpoints:          s.cfg.EtcdServers,
-		DialTimeout:        s.cfg.EtcdDialTimeout,
-		TLS:                tlsCfg,
-		Logger:             zap.NewNop(),
-		MaxCallRecvMsgSize: 256 << 20,
-		MaxCallSendMsgSize: 8 << 20,
+		Endpoints:   s.cfg.EtcdServers,
+		DialTimeout: s.cfg.EtcdDialTimeout,
+		TLS:         tlsCfg,
+		Logger:      zap.NewNop(),
+		// A member that hangs (stopped, or cut off with its
+		// connections open) is noticed by its missing ping answers
+		// within 9 s, less than a leader's default renew deadline
+		// (10 s): its connection is closed and requests and watches
+		// move to another member. etcd refuses pings more often than
+		// every 5 s (gantry-store every 2 s).
+		DialKeepAliveTime:    6 * time.Second,
+		DialKeepAliveTimeout: 3 * time.Second,
+		MaxCallRecvMsgSize:   256 << 20,
+		MaxCallSendMsgSize:   8 << 20,
 	})
 }
 
