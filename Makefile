@@ -139,6 +139,10 @@ test: deps build ## What CI runs: go test in every module (integration last), th
 test-unit: ## go test in proto, libs and services/* (no integration, no fuzzing)
 	@$(call foreach_module,$(UNIT_MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 
+.PHONY: test-e2e
+test-e2e: deps build ## Only the end-to-end proof (part of `make test`): gantry up on this host (integration/up), then an HA cluster on simulated hosts under faults (integration/e2e)
+	cd integration && $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./up/ ./e2e/
+
 .PHONY: test-integration
 test-integration: deps build ## go test in integration/ only (multi-process tests against bin/), one package at a time (node tests share the host's network)
 	@$(call foreach_module,$(filter integration,$(MODULES)),go test -p 1,$(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)

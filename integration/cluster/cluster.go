@@ -36,7 +36,26 @@ type Options struct {
 	Members      int           // default 1
 	Args         []string      // extra flags for every member's first start
 	ReadyTimeout time.Duration // default 60s
+	// Hosts, if set, place one member on each host (Members is then
+	// len(Hosts)): the member runs in the host's network namespace and
+	// listens on its address at the standard ports (client 2379, peer
+	// 2380, metrics 2381), as on a real machine.
+	Hosts []Placement
 }
+
+// Placement is a simulated host a process runs on: a network namespace
+// and the address it serves on there.
+type Placement struct {
+	Netns string // /run/netns/<Netns>
+	IP    string
+}
+
+// Standard ports of a member placed on a host.
+const (
+	ClientPort  = 2379
+	PeerPort    = 2380
+	MetricsPort = 2381
+)
 
 // A Cluster is a set of store processes that form one raft group.
 type Cluster struct {
@@ -74,6 +93,9 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, errors.New("cluster options: no flavor binary (use LookupFlavor or FlavorFromEnv)")
 	}
 	n := max(opts.Members, 1)
+	if len(opts.Hosts) > 0 {
+		n = len(opts.Hosts)
+	}
 	timeout := opts.ReadyTimeout
 	if timeout == 0 {
 		timeout = defaultReadyTimeout
@@ -84,7 +106,7 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	var err error
 	for range launchAttempts {
 		var c *Cluster
-		c, err = launch(ctx, opts.Flavor, n, opts.Args)
+		c, err = launch(ctx, opts.Flavor, n, opts.Args, opts.Hosts)
 		if err == nil {
 			return c, nil
 		}
@@ -95,7 +117,7 @@ func Launch(ctx context.Context, opts Options) (*Cluster, error) {
 	return nil, err
 }
 
-func launch(ctx context.Context, flavor Flavor, n int, extra []string) (*Cluster, error) {
+func launch(ctx context.Context, flavor Flavor, n int, extra []string, hosts []Placement) (*Cluster, error) {
 	dir, err := os.MkdirTemp("", "gantry-"+flavor.Name+"-cluster-")
 	if err != nil {
 		return nil, err
@@ -117,6 +139,13 @@ func launch(ctx context.Context, flavor Flavor, n int, extra []string) (*Cluster
 			DataDir:    filepath.Join(dir, name),
 			LogPath:    filepath.Join(dir, name+".log"),
 			flavor:     flavor,
+		}
+		if hosts != nil {
+			ip := hosts[i].IP
+			m.ClientURL = fmt.Sprintf("http://%s:%d", ip, ClientPort)
+			m.PeerURL = fmt.Sprintf("http://%s:%d", ip, PeerPort)
+			m.MetricsURL = fmt.Sprintf("http://%s:%d", ip, MetricsPort)
+			m.proc.Netns = hosts[i].Netns
 		}
 		c.members = append(c.members, m)
 		peers = append(peers, m.Name+"="+m.PeerURL)
@@ -319,4 +348,35 @@ func RandomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Leader returns the index of the member that leads, as the running
+// members that answer see it.
+func (c *Cluster) Leader(ctx context.Context) (int, error) {
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 2 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		return -1, err
+	}
+	defer cli.Close()
+	ids := map[uint64]int{}
+	var leader uint64
+	for i, m := range c.members {
+		if !m.Running() {
+			continue
+		}
+		sctx, cancel := context.WithTimeout(ctx, time.Second)
+		st, err := cli.Status(sctx, m.ClientURL)
+		cancel()
+		if err != nil {
+			continue
+		}
+		ids[st.Header.MemberId] = i
+		if st.Leader != 0 {
+			leader = st.Leader
+		}
+	}
+	if i, ok := ids[leader]; ok && leader != 0 {
+		return i, nil
+	}
+	return -1, errors.New("no member knows a leader that answers")
 }

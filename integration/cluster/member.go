@@ -38,6 +38,12 @@ func (m *Member) Kill() error { return m.proc.Kill() }
 // running after a grace period is killed and Stop reports it.
 func (m *Member) Stop() error { return m.proc.Stop(stopGrace) }
 
+// Pause stops the member with SIGSTOP (a hung process); Resume continues it.
+func (m *Member) Pause() error { return m.proc.Pause() }
+
+// Resume continues a paused member.
+func (m *Member) Resume() error { return m.proc.Resume() }
+
 // Restart starts a stopped member again on its data directory and ports.
 // gantry-store gets only --data-dir and the listen flags; etcd gets the flags
 // of its first start, which it ignores where the data directory decides.

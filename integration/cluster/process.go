@@ -17,6 +17,10 @@ import (
 type Process struct {
 	Name    string // for messages
 	LogPath string // stdout and stderr of every run, appended
+	// Netns, if set, names the network namespace (/run/netns/<Netns>)
+	// every run happens in: the binary is started through
+	// nsenter --net, which execs it, so PID is still the daemon's.
+	Netns string
 
 	mu      sync.Mutex
 	proc    *os.Process   // nil before the first start
@@ -57,6 +61,27 @@ func (p *Process) running() bool {
 // Kill sends SIGKILL and waits until the process is gone.
 func (p *Process) Kill() error { return p.signal(syscall.SIGKILL, 0) }
 
+// Pause stops the process with SIGSTOP, as a hung process: it keeps its
+// sockets open and answers nothing until Resume.
+func (p *Process) Pause() error { return p.send(syscall.SIGSTOP) }
+
+// Resume continues a paused process with SIGCONT.
+func (p *Process) Resume() error { return p.send(syscall.SIGCONT) }
+
+// send sends sig to the current run without waiting for anything.
+func (p *Process) send(sig syscall.Signal) error {
+	p.mu.Lock()
+	proc, running := p.proc, p.running()
+	p.mu.Unlock()
+	if !running {
+		return fmt.Errorf("%s is not running", p.Name)
+	}
+	if err := proc.Signal(sig); err != nil {
+		return fmt.Errorf("%s: %v: %w", p.Name, sig, err)
+	}
+	return nil
+}
+
 // Stop sends SIGTERM and waits for the process to exit. A process still
 // running after grace is killed and Stop reports it.
 func (p *Process) Stop(grace time.Duration) error { return p.signal(syscall.SIGTERM, grace) }
@@ -77,6 +102,9 @@ func (p *Process) signal(sig syscall.Signal, grace time.Duration) error {
 	// even if its PID has been reused.
 	if err := proc.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("%s: %v: %w", p.Name, sig, err)
+	}
+	if sig != syscall.SIGKILL {
+		proc.Signal(syscall.SIGCONT) // a paused process must run to see sig
 	}
 	if grace == 0 {
 		<-exited
@@ -106,6 +134,13 @@ func (p *Process) Start(binary string, args []string) error {
 		return err
 	}
 	defer logFile.Close() // the child holds its own descriptor
+	if p.Netns != "" {
+		nsenter, err := exec.LookPath("nsenter")
+		if err != nil {
+			return fmt.Errorf("%s: nsenter not installed (util-linux): %w", p.Name, err)
+		}
+		binary, args = nsenter, append([]string{"--net=/run/netns/" + p.Netns, "--", binary}, args...)
+	}
 	cmd := exec.Command(binary, args...)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,7 +33,16 @@ type Options struct {
 	// Tokens are extra lines of the API servers' token file
 	// (token,user,uid,"group1,group2"), e.g. a node agent's.
 	Tokens []string
+	// Hosts, if set, place a store member and an API server on each host
+	// (StoreMembers and APIServers are then len(Hosts)): they run in the
+	// host's network namespace and serve on its address at the standard
+	// ports (store 2379/2380/2381, API server 6443). Each API server
+	// lists its own host's store member first.
+	Hosts []cluster.Placement
 }
+
+// SecurePort is the port of an API server placed on a host.
+const SecurePort = 6443
 
 // ControlPlane is a running store and its API servers.
 type ControlPlane struct {
@@ -62,7 +72,7 @@ func Start(tb testing.TB, opts Options) *ControlPlane {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := cluster.Start(tb, cluster.Options{Flavor: flavor, Members: max(opts.StoreMembers, 1)})
+	store := cluster.Start(tb, cluster.Options{Flavor: flavor, Members: max(opts.StoreMembers, 1), Hosts: opts.Hosts})
 	cp, err := Launch(context.Background(), store, tb.TempDir(), opts)
 	if err != nil {
 		tb.Fatalf("start control plane: %v", err)
@@ -91,8 +101,16 @@ func Launch(ctx context.Context, store *cluster.Cluster, dir string, opts Option
 	if err := cp.writeCredentials(opts.Tokens); err != nil {
 		return nil, err
 	}
-	for i := range max(opts.APIServers, 1) {
-		s, err := cp.startServer(ctx, i, opts.Args)
+	n := max(opts.APIServers, 1)
+	if len(opts.Hosts) > 0 {
+		n = len(opts.Hosts)
+	}
+	for i := range n {
+		var host *cluster.Placement
+		if len(opts.Hosts) > 0 {
+			host = &opts.Hosts[i]
+		}
+		s, err := cp.startServer(ctx, i, host, opts.Args)
 		if err != nil {
 			cp.Close()
 			return nil, err
@@ -198,8 +216,12 @@ func (cp *ControlPlane) Kubectl(ctx context.Context, stdin []byte, args ...strin
 	return out.String(), errb.String(), err
 }
 
-func (cp *ControlPlane) startServer(ctx context.Context, i int, extra []string) (*APIServer, error) {
-	issued, err := cp.ca.Issue("gantry-apiserver", []string{"127.0.0.1", "localhost"}, 24*time.Hour)
+func (cp *ControlPlane) startServer(ctx context.Context, i int, host *cluster.Placement, extra []string) (*APIServer, error) {
+	sans := []string{"127.0.0.1", "localhost"}
+	if host != nil {
+		sans = append(sans, host.IP)
+	}
+	issued, err := cp.ca.Issue("gantry-apiserver", sans, 24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -210,23 +232,34 @@ func (cp *ControlPlane) startServer(ctx context.Context, i int, extra []string) 
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		ports, err := cluster.FreePorts(1)
-		if err != nil {
-			return nil, err
+		bind, port, stores := "127.0.0.1", SecurePort, cp.Store.Endpoints()
+		if host == nil {
+			ports, err := cluster.FreePorts(1)
+			if err != nil {
+				return nil, err
+			}
+			port = ports[0]
+		} else {
+			// Its own host's member first, then the others.
+			bind = host.IP
+			stores = append([]string{stores[i]}, append(append([]string(nil), stores[:i]...), stores[i+1:]...)...)
 		}
-		port := ports[0]
+		addr := net.JoinHostPort(bind, strconv.Itoa(port))
 		args := []string{
-			"--bind-address", "127.0.0.1",
+			"--bind-address", bind,
 			"--secure-port", strconv.Itoa(port),
 			"--tls-cert-file", cert, "--tls-private-key-file", key,
 			"--client-ca-file", cp.CAFile,
 			"--token-auth-file", filepath.Join(cp.Dir, "tokens.csv"),
-			"--etcd-servers", strings.Join(cp.Store.Endpoints(), ","),
+			"--etcd-servers", strings.Join(stores, ","),
 		}
 		s := &APIServer{
-			URL: "https://127.0.0.1:" + strconv.Itoa(port), Port: port,
+			URL: "https://" + addr, Port: port,
 			LogPath: filepath.Join(cp.Dir, name+".log"),
 			binary:  cp.binary, args: append(args, extra...),
+		}
+		if host != nil {
+			s.proc.Netns = host.Netns
 		}
 		if err := s.start(); err != nil {
 			return nil, err

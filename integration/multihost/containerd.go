@@ -44,7 +44,7 @@ func startContainerd(ctx context.Context, h *Host, dir string) (*hostContainerd,
 		address:   filepath.Join(dir, "containerd.sock"),
 		namespace: "gantry-mh-" + cluster.RandomHex(4),
 	}
-	c.proc = cluster.Process{Name: "containerd " + h.Name, LogPath: filepath.Join(dir, "containerd.log")}
+	c.proc = cluster.Process{Name: "containerd " + h.Name, LogPath: filepath.Join(dir, "containerd.log"), Netns: h.Netns}
 	for _, d := range []string{"root", "state", "opt"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o711); err != nil {
 			return nil, err
@@ -54,7 +54,7 @@ func startContainerd(ctx context.Context, h *Host, dir string) (*hostContainerd,
 	if err := os.WriteFile(config, []byte(c.configTOML()), 0o644); err != nil {
 		return nil, err
 	}
-	if err := h.startProcess(&c.proc, bin, []string{"--config", config}); err != nil {
+	if err := c.proc.Start(bin, []string{"--config", config}); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(20 * time.Second)

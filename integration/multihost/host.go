@@ -6,12 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,16 +19,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 )
 
-// Host is one simulated machine: a network namespace with a containerd
-// and a gantry-agent whose Node is Name.
+// Host is one simulated worker: a network namespace with a containerd,
+// a gantry-agent whose Node is Name and, with Options.Proxy, a
+// gantry-proxy.
 type Host struct {
-	// Name is the Node's name (and its kubernetes.io/hostname label).
-	Name string
-	// Netns is the name of the host's network namespace
-	// (/run/netns/<Netns>, "ip -n <Netns> ...").
-	Netns string
-	// IP is the host's address on the shared link: the Node's InternalIP.
-	IP netip.Addr
+	Machine
 	// Dir holds the host's containerd, agent state, pod logs and logs.
 	Dir string
 	// HealthzURL is the agent's /healthz, reachable from the root
@@ -42,70 +34,49 @@ type Host struct {
 	// ProxyMetricsURL is the host's gantry-proxy /metrics, reachable
 	// from the root namespace (with Options.Proxy).
 	ProxyMetricsURL string
+	// Agent is the host's gantry-agent; Proxy its gantry-proxy (nil
+	// without Options.Proxy). Tests may stop, kill, pause and restart
+	// them.
+	Agent, Proxy *Daemon
 
 	kube   kubernetes.Interface
-	agent  cluster.Process
-	proxy  *cluster.Process
 	ctrd   *hostContainerd
 	relays []*relay
 	closed bool
-}
-
-// NetnsPath is the host's network namespace file.
-func (h *Host) NetnsPath() string { return filepath.Join("/run/netns", h.Netns) }
-
-// Command returns a command that runs name in the host's network
-// namespace (and the root namespace's mounts and processes).
-func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "nsenter", append([]string{"--net=" + h.NetnsPath(), "--", name}, args...)...)
-}
-
-// Run runs name in the host's network namespace and returns its combined
-// output.
-func (h *Host) Run(ctx context.Context, name string, args ...string) (string, error) {
-	out, err := h.Command(ctx, name, args...).CombinedOutput()
-	if err != nil {
-		return string(out), fmt.Errorf("%s %s in %s: %v: %s", name, strings.Join(args, " "), h.Name, err, strings.TrimSpace(string(out)))
-	}
-	return string(out), nil
 }
 
 // StartProcess runs binary with args as a daemon in the host's network
 // namespace, its output in <Dir>/<name>.log, and stops it when tb ends
 // (printing its log if tb failed). The daemon reaches the API servers at
 // Cluster.APIServers.
-func (h *Host) StartProcess(tb testing.TB, name, binary string, args []string) *cluster.Process {
+func (h *Host) StartProcess(tb testing.TB, name, binary string, args []string) *Daemon {
 	tb.Helper()
-	p := &cluster.Process{Name: name + " on " + h.Name, LogPath: filepath.Join(h.Dir, name+"-"+cluster.RandomHex(3)+".log")}
-	if err := h.startProcess(p, binary, args); err != nil {
+	d, err := newDaemon(name, &h.Machine, filepath.Join(h.Dir, name+"-"+cluster.RandomHex(3)+".log"), binary, args)
+	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("--- log of %s:\n%s", p.Name, p.LogTail(60))
+			tb.Logf("--- log of %s:\n%s", d.Name, d.LogTail(60))
 		}
-		if err := p.Stop(30 * time.Second); err != nil {
-			tb.Errorf("stop %s: %v", p.Name, err)
+		if err := d.Stop(30 * time.Second); err != nil {
+			tb.Errorf("stop %s: %v", d.Name, err)
 		}
 	})
-	return p
-}
-
-func (h *Host) startProcess(p *cluster.Process, binary string, args []string) error {
-	nsenter, err := exec.LookPath("nsenter")
-	if err != nil {
-		return fmt.Errorf("nsenter not installed (util-linux): %w", err)
-	}
-	// nsenter execs the binary: the process's PID is the daemon's.
-	return p.Start(nsenter, append([]string{"--net=" + h.NetnsPath(), "--", binary}, args...))
+	return d
 }
 
 // AgentLogTail returns the last lines of the agent's log.
-func (h *Host) AgentLogTail(lines int) string { return h.agent.LogTail(lines) }
+func (h *Host) AgentLogTail(lines int) string {
+	if h.Agent == nil {
+		return "(no agent started)"
+	}
+	return h.Agent.LogTail(lines)
+}
 
 // AgentHealthy returns nil if the agent runs and its /healthz answers.
 func (h *Host) AgentHealthy() error {
-	if err := h.agent.Crashed(); err != nil {
+	if err := h.Agent.Crashed(); err != nil {
 		return err
 	}
 	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get(h.HealthzURL)
@@ -133,6 +104,9 @@ func (h *Host) PodCIDR(ctx context.Context) (string, error) {
 func (h *Host) launch(ctx context.Context, c *Cluster, extra []string) error {
 	h.kube = c.Kube
 	for _, s := range c.CP.Servers {
+		if len(c.ControlHosts) > 0 {
+			break // the API servers are on the link
+		}
 		r, err := newRelay(h.Netns, "127.0.0.1:"+strconv.Itoa(s.Port))
 		if err != nil {
 			return fmt.Errorf("relay the API server into %s: %w", h.Netns, err)
@@ -174,8 +148,8 @@ func (h *Host) launch(ctx context.Context, c *Cluster, extra []string) error {
 		"--address", h.IP.String() + ":" + strconv.Itoa(ports[1]),
 		"--healthz-address", healthz,
 	}, extra...)
-	h.agent = cluster.Process{Name: "agent " + h.Name, LogPath: filepath.Join(h.Dir, "agent.log")}
-	return h.startProcess(&h.agent, agent, args)
+	h.Agent, err = newDaemon("agent", &h.Machine, filepath.Join(h.Dir, "agent.log"), agent, args)
+	return err
 }
 
 // ready reports why the host is not ready yet: the agent must be
@@ -208,8 +182,10 @@ func (h *Host) close() error {
 	}
 	h.closed = true
 	var errs []error
-	if err := h.agent.Stop(30 * time.Second); err != nil {
-		errs = append(errs, err)
+	if h.Agent != nil {
+		if err := h.Agent.Stop(30 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if h.ctrd != nil {
 		if err := h.ctrd.close(); err != nil {

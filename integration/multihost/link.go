@@ -71,14 +71,17 @@ func newLAN(ctx context.Context, id string) (*lan, error) {
 	return l, nil
 }
 
-// addHost creates a host's namespace, plugged into the bridge with
-// address .<n> of the subnet on its eth0.
-func (l *lan) addHost(ctx context.Context, name string, n int) (netip.Addr, error) {
+// addHost creates m's namespace (m.Netns), plugged into the bridge with
+// address .<n> of the subnet on its eth0, and sets m.IP.
+func (l *lan) addHost(ctx context.Context, m *Machine, n int) error {
+	name := m.Netns
 	ip := hostAddr(l.subnet, n)
+	m.IP = ip
 	dev := fmt.Sprintf("gmh%s%d", l.id, n) // the temporary name of the host's end
 	port := dev + "p"
+	m.lanPort = port
 	if _, err := run(ctx, "ip", "netns", "add", name); err != nil {
-		return ip, err
+		return err
 	}
 	l.hosts = append(l.hosts, name)
 	steps := [][]string{
@@ -93,10 +96,22 @@ func (l *lan) addHost(ctx context.Context, name string, n int) (netip.Addr, erro
 	}
 	for _, s := range steps {
 		if _, err := run(ctx, s...); err != nil {
-			return ip, err
+			return err
 		}
 	}
-	return ip, nil
+	return nil
+}
+
+// setPort takes m's port on the bridge down (a partition: m's eth0 stays
+// up with its address and routes, but loses its carrier and nothing
+// passes either way) or up again.
+func (l *lan) setPort(ctx context.Context, m *Machine, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	_, err := run(ctx, "ip", "-n", l.netns, "link", "set", m.lanPort, state)
+	return err
 }
 
 // close deletes the namespaces (taking their devices, routes and

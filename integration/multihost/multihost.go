@@ -1,6 +1,7 @@
 package multihost
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,31 +33,57 @@ const (
 // ("ip -n <netns> route show proto 158").
 const RouteProtocol = 158
 
-// Options configure a two-host cluster.
+// Options configure a cluster.
 type Options struct {
-	// AgentArgs are extra flags for both agents.
+	// Workers is the number of worker hosts (default 2), named
+	// gmh-<id>-a, -b, ... at addresses .1, .2, ... of the link.
+	Workers int
+	// ControlPlaneHosts, if set, runs the control plane on that many
+	// hosts of its own (gmh-<id>-cp1, ... at .101, .102, ...), each with a
+	// store member, an API server, gantry-controllers and
+	// gantry-scheduler; the controllers and schedulers elect their
+	// leaders through Leases. Otherwise one API server, one store member
+	// and gantry-controllers run in the root namespace.
+	ControlPlaneHosts int
+	// AgentArgs are extra flags for every agent.
 	AgentArgs []string
 	// ControllerArgs are extra flags for gantry-controllers.
 	ControllerArgs []string
-	// APIServerArgs are extra flags for the API server.
+	// APIServerArgs are extra flags for the API servers.
 	APIServerArgs []string
-	// Proxy also starts gantry-proxy on each host (services and cluster
-	// DNS at ClusterDNS), with ProxyArgs as extra flags.
+	// Proxy also starts gantry-proxy on each worker (services and
+	// cluster DNS at ClusterDNS), with ProxyArgs as extra flags.
 	Proxy     bool
 	ProxyArgs []string
 	// Scheduler also starts gantry-scheduler (otherwise pods name their
-	// node in spec.nodeName).
+	// node in spec.nodeName); always true with ControlPlaneHosts.
 	Scheduler bool
-	// ReadyTimeout bounds the wait for both hosts (default 3m).
+	// ReadyTimeout bounds the wait for the cluster (default 3m).
 	ReadyTimeout time.Duration
 }
 
-// Cluster is a control plane and two hosts.
+// Leader election timings of the control plane hosts' controllers and
+// schedulers: shorter than the defaults so that failover tests are
+// quick, with the defaults' proportions.
+const (
+	LeaseDuration = 6 * time.Second
+	RenewDeadline = 4 * time.Second
+	RetryPeriod   = time.Second
+)
+
+// Cluster is a control plane and its worker hosts.
 type Cluster struct {
 	CP *controlplane.ControlPlane
-	// Hosts are the two hosts, A and B.
+	// ControlHosts are the control plane hosts (with
+	// Options.ControlPlaneHosts).
+	ControlHosts []*ControlHost
+	// Hosts are the workers, A, B, ...
 	Hosts []*Host
-	// Kube is an admin client-go clientset; RestConfig its configuration.
+	// Controllers and Scheduler run in the root namespace without
+	// Options.ControlPlaneHosts (Scheduler only with Options.Scheduler).
+	Controllers, Scheduler *Daemon
+	// Kube is an admin client-go clientset; RestConfig its configuration
+	// (for the first API server).
 	Kube       kubernetes.Interface
 	RestConfig *rest.Config
 	// Subnet is the hosts' shared link; RootIP the root namespace's
@@ -64,7 +91,7 @@ type Cluster struct {
 	Subnet netip.Prefix
 	RootIP netip.Addr
 	// APIServers are the API servers' URLs (comma-separated), valid in
-	// the root namespace and, relayed, in the hosts.
+	// the root namespace and in the hosts.
 	APIServers string
 	// TokenFile holds the admin token, for daemons a test starts.
 	TokenFile string
@@ -74,10 +101,10 @@ type Cluster struct {
 	lan *lan
 }
 
-// Start starts a control plane, gantry-controllers and two hosts for tb,
-// waits until both Nodes are Ready with their pod CIDRs and each host has
-// its route to the other's pods, and takes everything down when tb ends
-// (printing the logs first if tb failed).
+// Start starts a control plane, gantry-controllers and the worker hosts
+// for tb, waits until every Node is Ready with its pod CIDR and each host
+// has its routes to the others' pods, and takes everything down when tb
+// ends (printing the logs first if tb failed).
 func Start(tb testing.TB, opts Options) *Cluster {
 	tb.Helper()
 	if reason := unavailable(); reason != "" {
@@ -93,21 +120,47 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	id := cluster.RandomHex(3)
 	c := &Cluster{}
 	var tokens []string
-	for _, suffix := range []string{"a", "b"} {
-		h := &Host{Name: "gmh-" + id + "-" + suffix, Netns: "gmh-" + id + "-" + suffix, Token: cluster.RandomHex(16)}
+	for i := range cmp.Or(opts.Workers, 2) {
+		name := "gmh-" + id + "-" + string(rune('a'+i))
+		h := &Host{Machine: Machine{Name: name, Netns: name}, Token: cluster.RandomHex(16)}
 		c.Hosts = append(c.Hosts, h)
 		tokens = append(tokens, fmt.Sprintf("%s,system:node:%s,node-%s,\"system:nodes\"", h.Token, h.Name, h.Name))
 	}
+	// The link comes first: the control plane hosts live on it.
+	var err error
+	c.lan, err = newLAN(ctx, id)
+	if c.lan != nil {
+		tb.Cleanup(func() {
+			if err := c.lan.close(); err != nil {
+				tb.Errorf("multihost: remove the namespaces: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		tb.Fatalf("multihost: %v", err)
+	}
+	c.Subnet, c.RootIP = c.lan.subnet, c.lan.rootIP
+	var placements []cluster.Placement
+	for i := range opts.ControlPlaneHosts {
+		name := fmt.Sprintf("gmh-%s-cp%d", id, i+1)
+		ch := &ControlHost{Machine: Machine{Name: name, Netns: name}}
+		if err := c.lan.addHost(ctx, &ch.Machine, 101+i); err != nil {
+			tb.Fatalf("multihost: %v", err)
+		}
+		c.ControlHosts = append(c.ControlHosts, ch)
+		placements = append(placements, ch.placement())
+	}
+
 	c.CP = controlplane.Start(tb, controlplane.Options{
 		Tokens: tokens,
 		Args:   append([]string{"--service-cluster-ip-range", ServiceCIDR}, opts.APIServerArgs...),
+		Hosts:  placements,
 	})
 	urls := make([]string, 0, len(c.CP.Servers))
 	for _, s := range c.CP.Servers {
 		urls = append(urls, s.URL)
 	}
 	c.APIServers = strings.Join(urls, ",")
-	var err error
 	// A short path: containerd's socket path is limited to 108 bytes.
 	if c.Dir, err = os.MkdirTemp("", "gantry-mh-"); err != nil {
 		tb.Fatal(err)
@@ -125,27 +178,18 @@ func Start(tb testing.TB, opts Options) *Cluster {
 		tb.Fatal(err)
 	}
 
-	c.startDaemon(ctx, tb, "controllers", "gantry-controllers", append([]string{
-		"--leader-elect=false", "--cluster-cidr", ClusterCIDR, "--node-cidr-mask-size", "24",
-	}, opts.ControllerArgs...))
-	if opts.Scheduler {
-		c.startDaemon(ctx, tb, "scheduler", "gantry-scheduler", []string{"--leader-elect=false"})
+	controllerArgs := append([]string{"--cluster-cidr", ClusterCIDR, "--node-cidr-mask-size", "24"}, opts.ControllerArgs...)
+	if len(c.ControlHosts) > 0 {
+		c.startControlHosts(ctx, tb, controllerArgs)
+	} else {
+		c.Controllers = c.startDaemon(ctx, tb, nil, "controllers", "gantry-controllers", append([]string{"--leader-elect=false"}, controllerArgs...))
+		if opts.Scheduler {
+			c.Scheduler = c.startDaemon(ctx, tb, nil, "scheduler", "gantry-scheduler", []string{"--leader-elect=false"})
+		}
 	}
 
-	c.lan, err = newLAN(ctx, id)
-	if c.lan != nil {
-		tb.Cleanup(func() {
-			if err := c.lan.close(); err != nil {
-				tb.Errorf("multihost: remove the namespaces: %v", err)
-			}
-		})
-	}
-	if err != nil {
-		tb.Fatalf("multihost: %v", err)
-	}
-	c.Subnet, c.RootIP = c.lan.subnet, c.lan.rootIP
 	for i, h := range c.Hosts {
-		if h.IP, err = c.lan.addHost(ctx, h.Netns, i+1); err != nil {
+		if err := c.lan.addHost(ctx, &h.Machine, i+1); err != nil {
 			tb.Fatalf("multihost: %v", err)
 		}
 		if h.Dir, err = os.MkdirTemp("", "gantry-mh-"+h.Name[len(h.Name)-1:]+"-"); err != nil {
@@ -177,6 +221,14 @@ func Start(tb testing.TB, opts Options) *Cluster {
 	return c
 }
 
+// Partition cuts m off the link (see lan.setPort); Heal reconnects it.
+func (c *Cluster) Partition(ctx context.Context, m *Machine) error {
+	return c.lan.setPort(ctx, m, false)
+}
+
+// Heal reconnects a partitioned host.
+func (c *Cluster) Heal(ctx context.Context, m *Machine) error { return c.lan.setPort(ctx, m, true) }
+
 // unavailable says why the harness cannot run here, or "".
 func unavailable() string {
 	if os.Geteuid() != 0 {
@@ -204,7 +256,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 			return nil
 		}
 		for _, h := range c.Hosts {
-			if err := h.agent.Crashed(); err != nil {
+			if err := h.Agent.Crashed(); err != nil {
 				return fmt.Errorf("%v\n%s", err, h.AgentLogTail(40))
 			}
 		}
@@ -242,47 +294,70 @@ func (c *Cluster) ready(ctx context.Context) error {
 	return nil
 }
 
-// startDaemon runs a control plane daemon in the root namespace and
-// waits for its /readyz (or /healthz).
-func (c *Cluster) startDaemon(ctx context.Context, tb testing.TB, svc, name string, args []string) {
+// startDaemon runs a control plane daemon on m (nil: the root namespace,
+// on a free loopback port; a host: on its address and the daemon's
+// standard port) and waits for its /healthz. It reaches the API servers
+// at apiServers (default c.APIServers).
+func (c *Cluster) startDaemon(ctx context.Context, tb testing.TB, m *Machine, svc, name string, args []string, apiServers ...string) *Daemon {
 	tb.Helper()
 	bin, err := cluster.Binary(svc, name)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ports, err := cluster.FreePorts(1)
+	var addr string
+	if m == nil {
+		ports, err := cluster.FreePorts(1)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		addr = "127.0.0.1:" + strconv.Itoa(ports[0])
+	} else {
+		addr = netip.AddrPortFrom(m.IP, standardPorts[name]).String()
+	}
+	servers := c.APIServers
+	if len(apiServers) > 0 {
+		servers = strings.Join(apiServers, ",")
+	}
+	common := []string{"--api-servers", servers, "--ca-file", c.CP.CAFile, "--token-file", c.TokenFile, "--metrics-address", addr}
+	logName := name
+	if m != nil {
+		logName += "-" + m.Name
+	}
+	d, err := newDaemon(name, m, filepath.Join(c.Dir, logName+".log"), bin, append(common, args...))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
-	p := &cluster.Process{Name: name, LogPath: filepath.Join(c.Dir, name+".log")}
-	common := []string{"--api-servers", c.APIServers, "--ca-file", c.CP.CAFile, "--token-file", c.TokenFile, "--metrics-address", addr}
-	if err := p.Start(bin, append(common, args...)); err != nil {
-		tb.Fatal(err)
-	}
+	d.MetricsURL = "http://" + addr
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("--- log of %s:\n%s", name, p.LogTail(40))
+			tb.Logf("--- log of %s:\n%s", d.Name, d.LogTail(40))
 		}
-		if err := p.Stop(15 * time.Second); err != nil {
-			tb.Errorf("stop %s: %v", name, err)
+		if err := d.Stop(15 * time.Second); err != nil {
+			tb.Errorf("stop %s: %v", d.Name, err)
 		}
 	})
+	path := "/readyz"
+	if m != nil {
+		path = "/healthz" // a standby is not ready until it leads
+	}
 	var last error
 	for {
-		if err := p.Crashed(); err != nil {
-			tb.Fatalf("%v\n%s", err, p.LogTail(30))
+		if err := d.Crashed(); err != nil {
+			tb.Fatalf("%v\n%s", err, d.LogTail(30))
 		}
-		if last = httpOK(ctx, "http://"+addr+"/readyz"); last == nil {
-			return
+		if last = httpOK(ctx, d.MetricsURL+path); last == nil {
+			return d
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("%s not ready: %v\n%s", name, last, p.LogTail(30))
+			tb.Fatalf("%s not ready: %v\n%s", d.Name, last, d.LogTail(30))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
+
+// standardPorts are the metrics ports of daemons placed on a host.
+var standardPorts = map[string]uint16{"gantry-controllers": 10257, "gantry-scheduler": 10259}
 
 func httpOK(ctx context.Context, url string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)

@@ -35,18 +35,18 @@ func (h *Host) startProxy(ctx context.Context, tb testing.TB, c *Cluster, extra 
 		"--healthz-bind-address", healthz,
 		"--metrics-bind-address", netip.AddrPortFrom(h.IP, uint16(ports[1])).String(),
 	}, extra...)
-	h.proxy = h.StartProcess(tb, "proxy", bin, args)
+	h.Proxy = h.StartProcess(tb, "proxy", bin, args)
 	var last error
 	for {
-		if err := h.proxy.Crashed(); err != nil {
-			tb.Fatalf("%v\n%s", err, h.proxy.LogTail(30))
+		if err := h.Proxy.Crashed(); err != nil {
+			tb.Fatalf("%v\n%s", err, h.Proxy.LogTail(30))
 		}
 		if last = httpOK(ctx, "http://"+healthz+"/healthz"); last == nil {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			tb.Fatalf("gantry-proxy on %s not healthy: %v\n%s", h.Name, last, h.proxy.LogTail(30))
+			tb.Fatalf("gantry-proxy on %s not healthy: %v\n%s", h.Name, last, h.Proxy.LogTail(30))
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -55,8 +55,8 @@ func (h *Host) startProxy(ctx context.Context, tb testing.TB, c *Cluster, extra 
 // ProxyLogTail returns the last lines of the host's gantry-proxy log
 // (empty without Options.Proxy).
 func (h *Host) ProxyLogTail(lines int) string {
-	if h.proxy == nil {
+	if h.Proxy == nil {
 		return ""
 	}
-	return h.proxy.LogTail(lines)
+	return h.Proxy.LogTail(lines)
 }

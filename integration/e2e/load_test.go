@@ -1,0 +1,72 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gantry-dev/gantry/integration/multihost"
+)
+
+// load is a client sending requests to url one after another from a
+// worker host, without pause, each with its own connection (curl) and a
+// 3 s limit, until stopped.
+type load struct {
+	mu       sync.Mutex
+	ok       int
+	failures []string // "time: error", the first ones
+	failed   int
+	answers  map[string]int // first word of the body → count
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+const keptFailures = 20
+
+func startLoad(ctx context.Context, h *multihost.Host, url string) *load {
+	ctx, cancel := context.WithCancel(ctx)
+	l := &load{cancel: cancel, done: make(chan struct{}), answers: map[string]int{}}
+	go func() {
+		defer close(l.done)
+		for ctx.Err() == nil {
+			out, err := h.Command(ctx, "curl", "-sS", "--max-time", "3", "--fail", "--noproxy", "*", url).CombinedOutput()
+			if ctx.Err() != nil {
+				return // stopped mid-request: not the service's fault
+			}
+			l.record(strings.TrimSpace(string(out)), err)
+		}
+	}()
+	return l
+}
+
+func (l *load) record(out string, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.failed++
+		if len(l.failures) < keptFailures {
+			l.failures = append(l.failures, fmt.Sprintf("%s: %v: %s", time.Now().Format("15:04:05.000"), err, out))
+		}
+		return
+	}
+	l.ok++
+	l.answers[strings.Fields(out + " ?")[0]]++
+}
+
+// stop stops the client and returns its counts.
+func (l *load) stop() (ok, failed int, failures []string, answers map[string]int) {
+	l.cancel()
+	<-l.done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ok, l.failed, l.failures, l.answers
+}
+
+// counts returns the counts so far.
+func (l *load) counts() (ok, failed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.ok, l.failed
+}
