@@ -20,11 +20,24 @@ const maxInputMessage = 1 << 20
 type webSocketExec struct {
 	ws   *websocket.Conn
 	opts *corev1.PodExecOptions
+	// quietUntil is when the first message may go out (see
+	// streamSetupGrace).
+	quietUntil time.Time
 }
+
+// streamSetupGrace holds back the first message of a session after the
+// handshake. kubectl and client-go releases without the upstream fix
+// (kubernetes/kubernetes#131189) start reading the connection before
+// they have registered their streams, and a message
+// that arrives in between ("unknown stream id") makes them drop the
+// session; a command that answers at once (an exit code, a short echo)
+// hit that now and then. The same clients register their streams within
+// microseconds of the handshake.
+const streamSetupGrace = 100 * time.Millisecond
 
 func newWebSocketExec(ws *websocket.Conn, opts *corev1.PodExecOptions) *webSocketExec {
 	ws.SetReadLimit(maxInputMessage)
-	return &webSocketExec{ws: ws, opts: opts}
+	return &webSocketExec{ws: ws, opts: opts, quietUntil: time.Now().Add(streamSetupGrace)}
 }
 
 // readInput reads until the connection fails or closes; it keeps reading
@@ -71,6 +84,9 @@ func (c *webSocketExec) stderr(p []byte) error { return c.write(remotecommand.St
 
 // write sends p as one message on channel.
 func (c *webSocketExec) write(channel byte, p []byte) error {
+	if wait := time.Until(c.quietUntil); wait > 0 {
+		time.Sleep(wait)
+	}
 	w, err := c.ws.NextWriter(websocket.BinaryMessage)
 	if err != nil {
 		return err
