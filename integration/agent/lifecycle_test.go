@@ -160,7 +160,8 @@ spec:
 }
 
 // Deleting a pod runs its preStop hook, then stops the container
-// gracefully within the grace period.
+// gracefully within the grace period; the pod's cgroup (in every
+// hierarchy) and its log directory go with it.
 func TestGracefulDeletionRunsPreStop(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -183,7 +184,14 @@ spec:
 `)
 	dir := "/tmp/gantry-graceful-" + e.ns
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	e.waitRunning("graceful")
+	running := e.waitRunning("graceful")
+	if len(e.podCgroups(running.UID)) == 0 {
+		t.Errorf("the running pod has no cgroup under %s", e.node.CgroupRoot)
+	}
+	logs := e.podLogDir(running)
+	if _, err := os.Stat(logs); err != nil {
+		t.Errorf("the running pod's log directory: %v", err)
+	}
 	start := time.Now()
 	if err := e.cs.CoreV1().Pods(e.ns).Delete(e.ctx, "graceful", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -209,5 +217,12 @@ spec:
 	b, err := os.ReadFile(filepath.Join(dir, "MARK"))
 	if got := strings.Fields(string(b)); strings.Join(got, ",") != "prestop,term" {
 		t.Errorf("MARK: %q (err %v), want prestop then term", b, err)
+	}
+	// The agent confirms the deletion only once they are removed.
+	if dirs := e.podCgroups(running.UID); len(dirs) > 0 {
+		t.Errorf("the deleted pod's cgroup is left: %v", dirs)
+	}
+	if _, err := os.Stat(logs); !os.IsNotExist(err) {
+		t.Errorf("the deleted pod's log directory %s is left (stat: %v)", logs, err)
 	}
 }

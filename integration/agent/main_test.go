@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 	"github.com/gantry-dev/gantry/integration/node"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
@@ -215,6 +217,21 @@ func podReady(p *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// podCgroups lists the pod's cgroup directories under the node's cgroup
+// root, in every hierarchy that has one.
+func (e *env) podCgroups(uid types.UID) []string {
+	dirs, err := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", e.node.CgroupRoot, "pod"+string(uid)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return dirs
+}
+
+// podLogDir is the pod's directory of container logs.
+func (e *env) podLogDir(p *corev1.Pod) string {
+	return filepath.Join(e.node.PodLogDir, p.Namespace+"_"+p.Name+"_"+string(p.UID))
 }
 
 func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {

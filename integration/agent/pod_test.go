@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +64,9 @@ spec:
 }
 
 // Killing the agent and starting it again leaves running containers
-// alone: same container ID, no restart.
+// alone: same container ID, no restart. The cgroup and log directory of
+// a pod that went while the agent was down are removed; the running
+// pod's stay.
 func TestAgentRestartKeepsContainers(t *testing.T) {
 	e := newEnv(t)
 	e.apply(`
@@ -74,8 +78,25 @@ spec:
   containers:
   - {name: main, image: {{IMAGE}}, command: [sleep, "3600"]}
 `)
-	before := containerStatus(e.waitRunning("survivor"), "main")
+	survivor := e.waitRunning("survivor")
+	before := containerStatus(survivor, "main")
 	if err := e.node.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// What a pod deleted while the agent was down leaves behind: an
+	// (empty) pod cgroup with a container's under it, and its logs.
+	const goneUID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"
+	for _, h := range []string{"memory", "cpu", "pids"} {
+		d := filepath.Join("/sys/fs/cgroup", h, e.node.CgroupRoot, "pod"+goneUID)
+		if err := os.MkdirAll(filepath.Join(d, "c0ffee"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goneLogs := filepath.Join(e.node.PodLogDir, e.ns+"_gone_"+goneUID)
+	if err := os.MkdirAll(filepath.Join(goneLogs, "main"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(goneLogs, "main", "0.log"), []byte("bye\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.node.Restart(e.ctx); err != nil {
@@ -93,6 +114,27 @@ spec:
 	}
 	if p := e.pod("survivor"); !podReady(p) {
 		t.Fatalf("pod not Ready after agent restart:\n%s", statusString(p))
+	}
+	// The restarted agent sweeps once it has synced its pods.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		left := e.podCgroups(goneUID)
+		if _, err := os.Stat(goneLogs); err == nil {
+			left = append(left, goneLogs)
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leftovers of a pod gone while the agent was down are still there: %v", left)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if len(e.podCgroups(survivor.UID)) == 0 {
+		t.Error("the running pod's cgroup was removed")
+	}
+	if _, err := os.Stat(e.podLogDir(survivor)); err != nil {
+		t.Errorf("the running pod's log directory: %v", err)
 	}
 	_ = corev1.PodRunning
 }

@@ -1,8 +1,9 @@
 // Package node starts a real node for end-to-end tests: a private
 // containerd (libs/testutil/containerdtest) and a gantry-agent process
 // registered with a control plane (package controlplane) under a name,
-// bridge, pod CIDR and directories of the test's own, so that it collides
-// neither with other tests nor with a real agent on the same host.
+// bridge, pod CIDR, cgroup root and directories of the test's own, so
+// that it collides neither with other tests nor with a real agent on the
+// same host.
 //
 // The pod network lives in 10.250.0.0/16 (the node's pod CIDR is one /24
 // of it) and Services in 10.251.0.0/16. Close takes everything down again,
@@ -69,6 +70,9 @@ type Node struct {
 	Token string
 	// Dir holds the agent's root, pod logs, certificates and log.
 	Dir, RootDir, PodLogDir string
+	// CgroupRoot is the agent's --cgroup-root ("/gantry-test-<hex>"),
+	// removed by Close.
+	CgroupRoot string
 	// HealthzURL is the agent's /healthz; StreamAddr its streaming server.
 	HealthzURL, StreamAddr string
 	LogPath                string
@@ -91,11 +95,12 @@ func New(opts Options) *Node {
 	b := make([]byte, 1)
 	rand.Read(b)
 	return &Node{
-		Name:    "gtest-" + suffix,
-		Bridge:  "gtest" + suffix,
-		PodCIDR: fmt.Sprintf("10.250.%d.0/24", 1+int(b[0])%254),
-		Token:   cluster.RandomHex(16),
-		opts:    opts,
+		Name:       "gtest-" + suffix,
+		Bridge:     "gtest" + suffix,
+		PodCIDR:    fmt.Sprintf("10.250.%d.0/24", 1+int(b[0])%254),
+		CgroupRoot: "/gantry-test-" + cluster.RandomHex(4),
+		Token:      cluster.RandomHex(16),
+		opts:       opts,
 	}
 }
 
@@ -183,6 +188,7 @@ func (n *Node) Launch(ctx context.Context, cp *controlplane.ControlPlane, dir st
 		"--containerd-namespace", n.Containerd.Namespace,
 		"--logger-binary", loggerBin,
 		"--root-dir", n.RootDir, "--pod-log-dir", n.PodLogDir,
+		"--cgroup-root", n.CgroupRoot,
 		"--bridge", n.Bridge,
 		"--pod-cidr", n.PodCIDR, "--cluster-cidr", ClusterCIDR, "--service-cidr", ServiceCIDR,
 		"--cluster-dns", "10.251.0.10",
@@ -306,6 +312,8 @@ func (n *Node) Close() error {
 		// The agent's runc root (it does not use containerd's).
 		runcRoot := filepath.Join("/run/gantry/runc", n.Containerd.Namespace)
 		errs = append(errs, forceDeleteRunc(runcRoot), os.RemoveAll(runcRoot))
+		// The pods' cgroups, once their containers are gone.
+		containerdtest.RemoveCgroup(n.CgroupRoot)
 	}
 	if n.Dir != "" {
 		// Pod network namespaces are bind mounts under the root dir;

@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/libs/tlsutil"
+	"github.com/gantry-dev/gantry/services/agent/internal/cgroups"
 	"github.com/gantry-dev/gantry/services/agent/internal/images"
 	"github.com/gantry-dev/gantry/services/agent/internal/network"
 	"github.com/gantry-dev/gantry/services/agent/internal/node"
@@ -175,7 +176,7 @@ func runtimeConfig(cfg *Config) ctrd.Config {
 	return ctrd.Config{
 		Address: cfg.Containerd, Namespace: cfg.CtrdNS, StateDir: cfg.RootDir,
 		RuncRoot: filepath.Join("/run/gantry/runc", cfg.CtrdNS), Snapshotter: "overlayfs",
-		LoggerBinary: loggerBinary(cfg.LoggerBinary), DefaultCgroupParent: "/gantry", Logger: cfg.Log,
+		LoggerBinary: loggerBinary(cfg.LoggerBinary), DefaultCgroupParent: cfg.CgroupRoot, Logger: cfg.Log,
 	}
 }
 
@@ -306,6 +307,14 @@ func (p podNetwork) Teardown(ctx context.Context, pod *corev1.Pod, netns string)
 func (a *Agent) runPods(ctx context.Context, nodeName string, nodeIPs []string, rt runtime.Runtime, nw pods.Network,
 	allocatable corev1.ResourceList) error {
 	cfg := a.cfg
+	var podCgroups pods.Cgroups
+	if cfg.Runtime == "containerd" {
+		cg, err := cgroups.New(cgroups.Config{Parent: cfg.CgroupRoot, Log: cfg.Log})
+		if err != nil {
+			return fmt.Errorf("--cgroup-root: %w", err)
+		}
+		podCgroups = cg
+	}
 	vm := volumes.New(volumes.Config{
 		Source: volumes.ClientSource(a.client), Claims: volumes.ClientClaimSource(a.client),
 		Log: cfg.Log, Allocatable: allocatable,
@@ -316,7 +325,7 @@ func (a *Agent) runPods(ctx context.Context, nodeName string, nodeIPs []string, 
 			ClusterDNS: cfg.ClusterDNS, ClusterDomain: cfg.ClusterDom, HostResolvConf: cfg.ResolvConf,
 		}},
 		API: apiAdapter{c: a.client}, Recorder: newRecorder(a.client, nodeName),
-		LogDir: cfg.PodLogDir, Allocatable: allocatable, Log: cfg.Log, Metrics: pods.NewMetrics(cfg.Registry),
+		LogDir: cfg.PodLogDir, Cgroups: podCgroups, Allocatable: allocatable, Log: cfg.Log, Metrics: pods.NewMetrics(cfg.Registry),
 	})
 	a.streams.Store(&podLookup{m: m})
 	cfg.Registry.MustRegister(pods.NewCollector(m))

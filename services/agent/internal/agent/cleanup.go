@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/gantry-dev/gantry/services/agent/internal/cgroups"
 	"github.com/gantry-dev/gantry/services/agent/internal/network"
 	"github.com/gantry-dev/gantry/services/agent/internal/runtime"
 	ctrd "github.com/gantry-dev/gantry/services/agent/internal/runtime/containerd"
@@ -23,7 +24,7 @@ import (
 // iptables chains, the host-gw and cluster routes, the service dummy
 // device, the bridge, the conflist and the IPAM state), and the pods'
 // sandboxes (volumes unmounted, namespaces and shm released, directories
-// removed). It needs no API server and is harmless when nothing is
+// removed, their cgroups under --cgroup-root removed). It needs no API server and is harmless when nothing is
 // there. It goes on after a failed step and returns every error.
 //
 // Without --pod-cidr the cluster CIDR stands in: the pod range only
@@ -112,11 +113,15 @@ func stopContainers(ctx context.Context, rt runtime.Runtime, cfg *Config) (busy 
 }
 
 // removeSandboxes tears down the volumes of every pod but the busy ones
-// and removes their sandboxes.
+// and removes their sandboxes and cgroups.
 func removeSandboxes(ctx context.Context, rt runtime.Runtime, busy map[string]bool, cfg *Config) error {
 	sbs, err := rt.ListSandboxes(ctx)
 	if err != nil {
 		return fmt.Errorf("clean up pods: %w", err)
+	}
+	cg, err := cgroups.New(cgroups.Config{Parent: cfg.CgroupRoot, Log: cfg.Log})
+	if err != nil {
+		return fmt.Errorf("clean up pods: --cgroup-root: %w", err)
 	}
 	vm := volumes.New(volumes.Config{Log: cfg.Log})
 	var errs []error
@@ -132,6 +137,10 @@ func removeSandboxes(ctx context.Context, rt runtime.Runtime, busy map[string]bo
 		}
 		if err := rt.RemoveSandbox(ctx, sb.PodUID); err != nil {
 			errs = append(errs, err)
+			continue
+		}
+		if err := cg.Remove(sb.PodUID); err != nil {
+			errs = append(errs, fmt.Errorf("pod %s/%s (%s): %w", sb.Namespace, sb.Name, sb.PodUID, err))
 			continue
 		}
 		cfg.Log.Info("removed pod sandbox", "pod", sb.Namespace+"/"+sb.Name, "uid", sb.PodUID)

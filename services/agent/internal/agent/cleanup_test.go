@@ -76,7 +76,7 @@ func TestCleanupPods(t *testing.T) {
 	}
 
 	cfg := &Config{Runtime: "containerd", Containerd: c.Address, CtrdNS: c.Namespace, RootDir: c.StateDir,
-		CleanupGrace: time.Second, Log: slog.New(slog.DiscardHandler)}
+		CgroupRoot: cgroup, CleanupGrace: time.Second, Log: slog.New(slog.DiscardHandler)}
 	var sandboxesDuringNetwork int
 	err = cleanupPods(ctx, cfg, func(ctx context.Context) error {
 		cs, err := rt.ListContainers(ctx)
@@ -115,6 +115,12 @@ func TestCleanupPods(t *testing.T) {
 	entries, err := os.ReadDir(filepath.Join(c.StateDir, "pods"))
 	if err != nil || len(entries) > 0 {
 		t.Errorf("pods directory: %v (err %v)", entries, err)
+	}
+
+	for _, p := range pods {
+		if dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", cgroup, "pod"+p.uid)); len(dirs) > 0 {
+			t.Errorf("pod cgroups left: %v", dirs)
+		}
 	}
 
 	// Once more: nothing left to do is not an error.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/services/agent/internal/cgroups"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -33,8 +34,12 @@ type Config struct {
 	KeyFile    string
 	TokenFile  string
 
-	RootDir    string // agent state: pods, images, network state
-	PodLogDir  string // /var/log/pods
+	RootDir   string // agent state: pods, images, network state
+	PodLogDir string // /var/log/pods
+	// CgroupRoot is the cgroup the pods' cgroups (pod<uid>) go under in
+	// every hierarchy ("/gantry"); the agent removes those of pods that
+	// are gone, so no two agents on a host should share it.
+	CgroupRoot string
 	ImagesDir  string // archives dropped here are imported
 	Runtime    string // "containerd" or "fake"
 	Containerd string // containerd's socket
@@ -94,6 +99,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.TokenFile, "token-file", "", "bearer token for the API server (instead of a client certificate)")
 	fs.StringVar(&c.RootDir, "root-dir", "/var/lib/gantry/agent", "the agent's state directory")
 	fs.StringVar(&c.PodLogDir, "pod-log-dir", "/var/log/pods", "where containers' logs are kept")
+	fs.StringVar(&c.CgroupRoot, "cgroup-root", cgroups.DefaultParent, "the cgroup the pods' cgroups go under (cgroupfs path); the agent removes pod<uid> cgroups under it of pods not on this node, so give each agent on a host its own")
 	fs.StringVar(&c.ImagesDir, "images-dir", "", "directory whose image archives are imported (default <root-dir>/images)")
 	fs.StringVar(&c.Runtime, "runtime", "containerd", `"containerd" or "fake"`)
 	fs.StringVar(&c.Containerd, "containerd", "/run/containerd/containerd.sock", "containerd's socket")
@@ -118,7 +124,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&reserved, "system-reserved", "", "resources kept from pods, cpu=500m,memory=512Mi")
 	fs.IntVar(&c.MaxPods, "max-pods", 110, "pods this node takes")
 	fs.IntVar(&c.SimulateNodes, "simulate-nodes", 0, "run this many simulated nodes (fake runtime) instead of one real node")
-	fs.BoolVar(&c.Cleanup, "cleanup", false, "stop and delete the containers of --containerd-namespace, remove the pods' sandboxes (volumes, namespaces) under --root-dir and the pod networking an agent with these flags set up on this host (bridge, service route, iptables chains, pods' CNI state), then exit")
+	fs.BoolVar(&c.Cleanup, "cleanup", false, "stop and delete the containers of --containerd-namespace, remove the pods' sandboxes (volumes, namespaces) under --root-dir, their cgroups under --cgroup-root and the pod networking an agent with these flags set up on this host (bridge, service route, iptables chains, pods' CNI state), then exit")
 	fs.DurationVar(&c.CleanupGrace, "cleanup-grace", 10*time.Second, "with --cleanup: how long a container has to exit after its stop signal before it is killed")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -154,6 +160,11 @@ func (c *Config) Validate() error {
 	if c.CleanupGrace < 0 {
 		errs = append(errs, fmt.Errorf("--cleanup-grace %s: must not be negative", c.CleanupGrace))
 	}
+	if c.CgroupRoot != "" {
+		if err := cgroups.ValidateParent(c.CgroupRoot); err != nil {
+			errs = append(errs, fmt.Errorf("--cgroup-root: %w", err))
+		}
+	}
 	if c.Runtime != "containerd" && c.Runtime != "fake" {
 		errs = append(errs, fmt.Errorf("--runtime %q: want containerd or fake", c.Runtime))
 	}
@@ -168,6 +179,9 @@ func (c *Config) Validate() error {
 func (c *Config) withDefaults() {
 	if c.ImagesDir == "" {
 		c.ImagesDir = c.RootDir + "/images"
+	}
+	if c.CgroupRoot == "" {
+		c.CgroupRoot = cgroups.DefaultParent
 	}
 	if c.CNIConfDir == "" {
 		c.CNIConfDir = c.RootDir + "/cni"

@@ -173,7 +173,7 @@ func (w *worker) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev1
 		Command: expandAll(c.Command, vars), Args: expandAll(c.Args, vars),
 		Env: env, WorkingDir: c.WorkingDir, Mounts: mounts, Hostname: hostname,
 		TTY: c.TTY, Stdin: c.Stdin, StdinOnce: c.StdinOnce,
-		Resources:   resources(pod, c),
+		Resources:   resources(pod, c, w.m.podCgroup(pod.UID)),
 		LogPath:     w.logPath(pod, c.Name, attempt),
 		LogMaxBytes: w.m.cfg.LogMaxBytes, LogMaxFiles: w.m.cfg.LogMaxFiles,
 		Labels: map[string]string{
@@ -192,7 +192,7 @@ func (w *worker) containerConfig(ctx context.Context, pod *corev1.Pod, c *corev1
 // logPath follows Kubernetes' layout, which log collectors know:
 // <dir>/<ns>_<pod>_<uid>/<container>/<attempt>.log.
 func (w *worker) logPath(pod *corev1.Pod, container string, attempt int) string {
-	return filepath.Join(w.m.cfg.LogDir, pod.Namespace+"_"+pod.Name+"_"+string(pod.UID), container, strconv.Itoa(attempt)+".log")
+	return filepath.Join(w.m.cfg.LogDir, podLogDirName(pod), container, strconv.Itoa(attempt)+".log")
 }
 
 func terminationPath(c *corev1.Container) string {
@@ -220,9 +220,10 @@ func (w *worker) terminationLog(c *corev1.Container, attempt int) (string, error
 	return p, f.Close()
 }
 
-// resources maps requests and limits to cgroup settings as kubelet does.
-func resources(pod *corev1.Pod, c *corev1.Container) runtime.Resources {
-	r := runtime.Resources{CPUPeriod: 100000, CgroupParent: "/gantry/pod" + string(pod.UID)}
+// resources maps requests and limits to cgroup settings as kubelet does,
+// in the pod's cgroup.
+func resources(pod *corev1.Pod, c *corev1.Container, podCgroup string) runtime.Resources {
+	r := runtime.Resources{CPUPeriod: 100000, CgroupParent: podCgroup}
 	req, lim := c.Resources.Requests, c.Resources.Limits
 	cpuReq := req.Cpu()
 	if _, ok := req[corev1.ResourceCPU]; !ok {

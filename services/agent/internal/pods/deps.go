@@ -35,6 +35,17 @@ type Volumes interface {
 	Teardown(ctx context.Context, pod *corev1.Pod, podDir string) error
 }
 
+// Cgroups are the pods' cgroups on the host (package cgroups).
+type Cgroups interface {
+	// PodCgroup is the cgroup a pod's containers go under.
+	PodCgroup(uid string) string
+	// Remove removes a pod's cgroup (rmdir only: one with tasks stays
+	// and is an error); a cgroup that is not there is no error.
+	Remove(uid string) error
+	// List returns the uids of the pods that have a cgroup.
+	List() ([]string, error)
+}
+
 // API is what the workers need of the API server.
 type API interface {
 	// UpdatePodStatus writes a pod's status.

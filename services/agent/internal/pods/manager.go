@@ -24,13 +24,22 @@ type Config struct {
 	Recorder Recorder
 	Clock    Clock
 	// LogDir holds containers' logs: <LogDir>/<ns>_<name>_<uid>/<container>/<attempt>.log.
-	LogDir      string
+	// A pod's directory is removed with the pod; empty: no logs.
+	LogDir string
+	// Cgroups are the pods' cgroups, removed with the pods; nil when the
+	// runtime's cgroups are not the host's (simulated nodes): containers
+	// then go under "/gantry/pod<uid>" and nothing is removed.
+	Cgroups     Cgroups
 	LogMaxBytes int64
 	LogMaxFiles int
 	// Allocatable is the node's, for resourceFieldRef without limits.
 	Allocatable corev1.ResourceList
 	// ResyncPeriod re-syncs every pod this often even without events.
 	ResyncPeriod time.Duration
+	// HousekeepingPeriod is how often, once CollectOrphans has run, the
+	// cgroups and log directories of pods no longer on the node are
+	// removed (default 5 minutes).
+	HousekeepingPeriod time.Duration
 	// BackoffBase and BackoffMax bound the restart back-off (10 s, 5 min).
 	BackoffBase, BackoffMax time.Duration
 	Log                     *slog.Logger
@@ -48,6 +57,9 @@ type Manager struct {
 	mu      sync.Mutex
 	workers map[types.UID]*worker
 	ctx     context.Context
+	// synced: CollectOrphans was called, so every pod that exists has a
+	// worker and leftovers of the others may go.
+	synced bool
 }
 
 // New returns a manager; Run starts it.
@@ -60,6 +72,9 @@ func New(cfg Config) *Manager {
 	}
 	if cfg.ResyncPeriod == 0 {
 		cfg.ResyncPeriod = time.Minute
+	}
+	if cfg.HousekeepingPeriod == 0 {
+		cfg.HousekeepingPeriod = 5 * time.Minute
 	}
 	if cfg.LogMaxBytes == 0 {
 		cfg.LogMaxBytes = 10 << 20
@@ -82,6 +97,16 @@ func (m *Manager) Run(ctx context.Context) error {
 	m.mu.Lock()
 	m.ctx = ctx
 	m.mu.Unlock()
+	hkCtx, stopHousekeeping := context.WithCancel(ctx)
+	housekeeping := make(chan struct{})
+	go func() {
+		defer close(housekeeping)
+		m.housekeep(hkCtx)
+	}()
+	defer func() {
+		stopHousekeeping()
+		<-housekeeping
+	}()
 	events := m.cfg.Runtime.Events()
 	for {
 		select {
@@ -160,9 +185,14 @@ func (m *Manager) known(uid types.UID) bool {
 }
 
 // CollectOrphans stops and removes containers and sandboxes of pods this
-// node no longer runs. Call it once the pod informer has synced, so that
-// every pod that still exists has been handed to Update.
+// node no longer runs, then their cgroups and log directories
+// (SweepLeftovers), and lets the periodic sweep start. Call it once the
+// pod informer has synced, so that every pod that still exists has been
+// handed to Update.
 func (m *Manager) CollectOrphans(ctx context.Context) {
+	m.mu.Lock()
+	m.synced = true
+	m.mu.Unlock()
 	cs, err := m.cfg.Runtime.ListContainers(ctx)
 	if err != nil {
 		m.log.Warn("listing containers for garbage collection", "err", err)
@@ -180,6 +210,7 @@ func (m *Manager) CollectOrphans(ctx context.Context) {
 	}
 	sbs, err := m.cfg.Runtime.ListSandboxes(ctx)
 	if err != nil {
+		m.log.Warn("listing sandboxes for garbage collection", "err", err)
 		return
 	}
 	for _, sb := range sbs {
@@ -195,6 +226,9 @@ func (m *Manager) CollectOrphans(ctx context.Context) {
 			_ = m.cfg.Volumes.Teardown(ctx, pod, sb.Dir)
 		}
 		_ = m.cfg.Runtime.RemoveSandbox(ctx, sb.PodUID)
+	}
+	if err := m.SweepLeftovers(ctx); err != nil {
+		m.log.Warn("removing leftovers of pods gone from the node", "err", err)
 	}
 }
 

@@ -122,16 +122,26 @@ type env struct {
 
 func start(t *testing.T, rt *fake.Runtime) *env {
 	t.Helper()
+	return startWith(t, rt, nil)
+}
+
+// startWith is start with the manager's Config changed by configure.
+func startWith(t *testing.T, rt *fake.Runtime, configure func(*Config)) *env {
+	t.Helper()
 	if rt == nil {
 		rt = fake.New(fake.Config{Root: t.TempDir()})
 		t.Cleanup(func() { rt.Close() })
 	}
 	e := &env{t: t, rt: rt, api: newFakeAPI(), net: &fakeNetwork{}}
-	e.m = New(Config{
+	cfg := Config{
 		NodeName: "n1", NodeIPs: []string{"192.0.2.10"}, Runtime: rt, Network: e.net, API: e.api,
 		LogDir: t.TempDir(), BackoffBase: 100 * time.Millisecond, BackoffMax: 400 * time.Millisecond,
 		ResyncPeriod: 200 * time.Millisecond,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	e.m = New(cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.m.Run(ctx); close(done) }()

@@ -530,8 +530,18 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, gone bool) bool
 	return true
 }
 
-// release removes containers, network, volumes and the sandbox.
+// release removes containers, network, volumes and the sandbox, then the
+// pod's cgroup and log directory.
 func (w *worker) release(ctx context.Context, pod *corev1.Pod) error {
+	if err := w.releaseSandbox(ctx, pod); err != nil {
+		return err
+	}
+	w.sandbox = nil
+	return w.m.removeLeftovers(pod)
+}
+
+// releaseSandbox removes containers, network, volumes and the sandbox.
+func (w *worker) releaseSandbox(ctx context.Context, pod *corev1.Pod) error {
 	rt := w.m.cfg.Runtime
 	for _, l := range w.list(ctx, pod) {
 		for _, s := range l {

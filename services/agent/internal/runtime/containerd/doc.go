@@ -37,5 +37,6 @@
 // StdinOnce are ignored; the runtime interface has no attach), seccomp and
 // AppArmor profiles (containers run unconfined, as Kubernetes' default
 // without SeccompDefault), user namespaces, and removing pod cgroups (the
-// parent directories runc creates stay; their owner removes them).
+// parent directories runc creates stay; the pod manager removes them
+// through package cgroups).
 package containerd
