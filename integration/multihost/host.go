@@ -66,6 +66,9 @@ func (h *Host) StartProcess(tb testing.TB, name, binary string, args []string) *
 	return d
 }
 
+// cgroupRoot is the agent's --cgroup-root.
+func (h *Host) cgroupRoot() string { return "/" + h.Name }
+
 // AgentLogTail returns the last lines of the agent's log.
 func (h *Host) AgentLogTail(lines int) string {
 	if h.Agent == nil {
@@ -144,6 +147,9 @@ func (h *Host) launch(ctx context.Context, c *Cluster, extra []string) error {
 		"--containerd", h.ctrd.address, "--containerd-namespace", h.ctrd.namespace,
 		"--logger-binary", logger,
 		"--root-dir", filepath.Join(h.Dir, "root"), "--pod-log-dir", filepath.Join(h.Dir, "pods"),
+		// The hosts share the machine's cgroups: each agent has a parent
+		// of its own, or it would sweep the other's pod cgroups.
+		"--cgroup-root", h.cgroupRoot(),
 		"--cluster-cidr", ClusterCIDR, "--service-cidr", ServiceCIDR, "--cluster-dns", ClusterDNS,
 		"--address", h.IP.String() + ":" + strconv.Itoa(ports[1]),
 		"--healthz-address", healthz,
@@ -194,6 +200,7 @@ func (h *Host) close() error {
 	}
 	if h.Dir != "" {
 		errs = append(errs, containerdtest.UnmountAll(h.Dir))
+		containerdtest.RemoveCgroup(h.cgroupRoot())
 	}
 	for _, r := range h.relays {
 		errs = append(errs, r.close())

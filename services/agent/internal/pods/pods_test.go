@@ -118,6 +118,9 @@ type env struct {
 	api *fakeAPI
 	net *fakeNetwork
 	m   *Manager
+	// stop stops the manager (as when the agent exits), leaving the
+	// runtime's containers running.
+	stop func()
 }
 
 func start(t *testing.T, rt *fake.Runtime) *env {
@@ -145,7 +148,9 @@ func startWith(t *testing.T, rt *fake.Runtime, configure func(*Config)) *env {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { e.m.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
+	var once sync.Once
+	e.stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(e.stop)
 	// Run must have stored its context before pods arrive.
 	for e.m.ctx0() == nil {
 		time.Sleep(time.Millisecond)
@@ -316,6 +321,56 @@ func TestReadinessProbeGatesReady(t *testing.T) {
 	pass = true
 	mu.Unlock()
 	e.waitStatus(p.UID, "Ready", ready)
+}
+
+// TestRestartKeepsReadiness restarts the manager (the agent) while a
+// ready container runs and its readiness probe does not answer: the new
+// manager reports it ready, as the API last saw it, not unready until a
+// probe has run.
+func TestRestartKeepsReadiness(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		hang chan struct{} // probes block on it while set
+	)
+	rt := fake.New(fake.Config{Root: t.TempDir(), Exec: func(ctx context.Context, _ runtime.ContainerStatus, _ runtime.ExecConfig) (int, error) {
+		mu.Lock()
+		h := hang
+		mu.Unlock()
+		if h != nil {
+			select {
+			case <-h:
+			case <-ctx.Done():
+			}
+		}
+		return 0, nil
+	}})
+	t.Cleanup(func() { rt.Close() })
+	first := start(t, rt)
+	c := ctr("app")
+	c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, PeriodSeconds: 1, TimeoutSeconds: 30}
+	p := pod("kept", corev1.RestartPolicyAlways, c)
+	first.m.Update(p)
+	last := first.waitStatus(p.UID, "Ready", ready)
+	first.stop()
+
+	mu.Lock()
+	hang = make(chan struct{})
+	mu.Unlock()
+	t.Cleanup(func() { close(hang) })
+	second := start(t, rt)
+	p = p.DeepCopy()
+	p.Status = last
+	// Without the pod's conditions, so that the new manager has
+	// something to write.
+	p.Status.Conditions = nil
+	second.m.Update(p)
+	s := second.waitStatus(p.UID, "Running", func(s corev1.PodStatus) bool { return s.Phase == corev1.PodRunning })
+	if !ready(s) {
+		t.Fatalf("after the restart the pod is reported not ready: %+v", s.Conditions)
+	}
+	if s.ContainerStatuses[0].ContainerID != last.ContainerStatuses[0].ContainerID || s.ContainerStatuses[0].RestartCount != 0 {
+		t.Errorf("container %s (restarts %d), want %s kept", s.ContainerStatuses[0].ContainerID, s.ContainerStatuses[0].RestartCount, last.ContainerStatuses[0].ContainerID)
+	}
 }
 
 func TestImagePullFailure(t *testing.T) {

@@ -46,6 +46,14 @@ func (p *probes) ensure(ctx context.Context, pod *corev1.Pod, c *corev1.Containe
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	st := &probeState{name: c.Name, cancel: cancel, ready: c.ReadinessProbe == nil, started: c.StartupProbe == nil}
+	// A container this agent finds running after its own restart keeps
+	// the readiness and start it last reported until a probe says
+	// otherwise: restarting the agent must not take pods out of their
+	// Services.
+	if last := reportedStatus(pod, c.Name, id); last != nil {
+		st.ready = st.ready || last.Ready
+		st.started = st.started || (last.Started != nil && *last.Started)
+	}
 	p.byID[id] = st
 	if c.StartupProbe != nil {
 		go p.loop(pctx, pod, c, id, c.StartupProbe, "Startup")
@@ -341,4 +349,16 @@ func logTail(path string, lines, maxBytes int) string {
 		s = s[len(s)-maxBytes:]
 	}
 	return s
+}
+
+// reportedStatus returns the status the API holds for the container
+// with runtime id id, or nil.
+func reportedStatus(pod *corev1.Pod, name, id string) *corev1.ContainerStatus {
+	for i := range pod.Status.ContainerStatuses {
+		cs := &pod.Status.ContainerStatuses[i]
+		if cs.Name == name && cs.ContainerID == "containerd://"+id {
+			return cs
+		}
+	}
+	return nil
 }
