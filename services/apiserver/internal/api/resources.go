@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -167,6 +168,13 @@ var Resources = []*Resource{
 		StoragePrefix: "/registry/ingressclasses/",
 		New:           func() runtime.Object { return &networkingv1.IngressClass{} },
 		NewList:       func() runtime.Object { return &networkingv1.IngressClassList{} },
+	},
+	{
+		Group: "certificates.k8s.io", Version: "v1", Resource: "certificatesigningrequests", Singular: "certificatesigningrequest",
+		Kind: "CertificateSigningRequest", ShortNames: []string{"csr"}, Subresources: []string{"status", "approval"},
+		StoragePrefix: "/registry/certificatesigningrequests/",
+		New:           func() runtime.Object { return &certificatesv1.CertificateSigningRequest{} },
+		NewList:       func() runtime.Object { return &certificatesv1.CertificateSigningRequestList{} },
 	},
 	{
 		Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Singular: "lease", Kind: "Lease",

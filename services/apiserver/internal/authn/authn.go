@@ -1,6 +1,9 @@
 // Package authn identifies the caller of a request: a bearer token from
-// the token file (Kubernetes' --token-auth-file CSV format) or a client
-// certificate signed by the client CA (CN = user, O = groups). The
+// the token file (Kubernetes' --token-auth-file CSV format), a bootstrap
+// token (a Secret of type bootstrap.kubernetes.io/token in kube-system, see
+// bootstrap.go), or a client certificate signed by the client CA (CN =
+// user, O = groups). A request without any credentials is anonymous
+// (system:anonymous); what it may do is the authorizer's decision. The
 // gRPC facade and the REST facade share it.
 package authn
 
@@ -39,9 +42,49 @@ func UserFrom(ctx context.Context) (*User, bool) {
 // ErrUnauthorized means no valid credentials were presented.
 var ErrUnauthorized = errors.New("Unauthorized")
 
+// Anonymous user and group names, as Kubernetes has them.
+const (
+	AnonymousUser         = "system:anonymous"
+	UnauthenticatedGroup  = "system:unauthenticated"
+	AuthenticatedGroup    = "system:authenticated"
+	BootstrapUserPrefix   = "system:bootstrap:"
+	BootstrapDefaultGroup = "system:bootstrappers"
+)
+
+// Anonymous returns the user of a request without credentials.
+func Anonymous() *User {
+	return &User{Name: AnonymousUser, Groups: []string{UnauthenticatedGroup}}
+}
+
+// IsAnonymous reports whether u is the anonymous user (or nil).
+func IsAnonymous(u *User) bool {
+	return u == nil || u.Name == AnonymousUser
+}
+
+// InGroup reports whether u is a member of group.
+func (u *User) InGroup(group string) bool {
+	if u == nil {
+		return false
+	}
+	for _, g := range u.Groups {
+		if g == group {
+			return true
+		}
+	}
+	return false
+}
+
 // Authenticator checks tokens and certificates.
 type Authenticator struct {
 	tokens map[string]*User
+	// bootstrap checks bootstrap tokens; nil when they are disabled.
+	bootstrap *BootstrapTokens
+}
+
+// EnableBootstrapTokens makes Token accept bootstrap tokens, checked
+// against the Secrets that secrets finds. Call it before serving.
+func (a *Authenticator) EnableBootstrapTokens(secrets SecretGetter) {
+	a.bootstrap = &BootstrapTokens{Secrets: secrets}
 }
 
 // New reads the token file (may be empty: no tokens).
@@ -78,10 +121,16 @@ func New(tokenFile string) (*Authenticator, error) {
 	return a, nil
 }
 
-// Token authenticates a bearer token.
-func (a *Authenticator) Token(token string) (*User, error) {
+// Token authenticates a bearer token: one of the token file, or a
+// bootstrap token when they are enabled.
+func (a *Authenticator) Token(ctx context.Context, token string) (*User, error) {
 	for t, u := range a.tokens {
 		if subtle.ConstantTimeCompare([]byte(t), []byte(token)) == 1 {
+			return withAuthenticated(u), nil
+		}
+	}
+	if a.bootstrap != nil {
+		if u, err := a.bootstrap.Authenticate(ctx, token); err == nil {
 			return withAuthenticated(u), nil
 		}
 	}
@@ -102,7 +151,7 @@ func (a *Authenticator) Certificate(chains [][]*x509.Certificate) (*User, error)
 
 func withAuthenticated(u *User) *User {
 	out := *u
-	out.Groups = append(append([]string{}, u.Groups...), "system:authenticated")
+	out.Groups = append(append([]string{}, u.Groups...), AuthenticatedGroup)
 	return &out
 }
 

@@ -183,7 +183,8 @@ func (cl *cluster) startServer(t *testing.T) (addr string, stop func()) {
 	s, err := server.New(&server.Config{
 		BindAddress: "127.0.0.1", SecurePort: 0,
 		TLSCertFile: certFile, TLSPrivateKeyFile: keyFile, ClientCAFile: caFile, TokenAuthFile: tokens,
-		EtcdServers: []string{store.url}, EtcdDialTimeout: 10 * time.Second,
+		EnableBootstrapTokenAuth: true,
+		EtcdServers:              []string{store.url}, EtcdDialTimeout: 10 * time.Second,
 		ServiceClusterIPRange: "10.96.0.0/12", ServiceNodePortRange: "30000-32767",
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

@@ -61,9 +61,9 @@ var verbs = map[string]verbRule{
 	"list":         {},
 	"watch":        {},
 	"create":       {},
-	"update":       {named: true, subresources: []string{"finalize"}},
+	"update":       {named: true, subresources: []string{"finalize", "approval"}},
 	"updatestatus": {named: true, subresources: []string{"status"}},
-	"patch":        {named: true, subresources: []string{"status"}},
+	"patch":        {named: true, subresources: []string{"status", "approval"}},
 	"delete":       {named: true},
 	"bind":         {named: true, subresources: []string{"binding"}},
 }
@@ -85,12 +85,19 @@ func handle[Resp any](ctx context.Context, s *Service, verb string, t *apiv1.Tar
 }
 
 func (s *Service) begin(ctx context.Context, verb string, t *apiv1.Target) (context.Context, *call, error) {
-	ctx, err := s.authenticate(ctx)
+	ctx, user, err := s.authenticate(ctx)
 	if err != nil {
 		return ctx, nil, err
 	}
 	c, err := s.resolve(verb, t)
 	if err != nil {
+		if authn.IsAnonymous(user) {
+			// Anonymous callers learn nothing about what is served.
+			return ctx, nil, apierrors.NewUnauthorized("Unauthorized")
+		}
+		return ctx, nil, err
+	}
+	if err := authorize(user, verb, c); err != nil {
 		return ctx, nil, err
 	}
 	c.agent = userAgent(ctx)
@@ -207,8 +214,9 @@ func (s *Service) Create(ctx context.Context, req *apiv1.CreateRequest) (*apiv1.
 	})
 }
 
-// Update replaces an object, or a namespace's finalizers through its
-// finalize subresource.
+// Update replaces an object, a namespace's finalizers through its
+// finalize subresource, or a CSR's conditions through its approval
+// subresource.
 func (s *Service) Update(ctx context.Context, req *apiv1.UpdateRequest) (*apiv1.UpdateResponse, error) {
 	return handle(ctx, s, "update", req.GetTarget(), func(ctx context.Context, c *call) (*apiv1.UpdateResponse, error) {
 		return c.update(ctx, req, c.sub)

@@ -257,6 +257,13 @@ var subresources = map[string]func(*resourceInfo) []operation{
 			r.patchOp("status", "partially update status of the specified "+r.Kind),
 		}
 	},
+	"approval": func(r *resourceInfo) []operation {
+		return []operation{
+			r.op("get", "read", "get", "approval", "read approval of the specified "+r.Kind),
+			r.writeOp("put", "replace", "put", "approval", "replace approval of the specified "+r.Kind, updateParams),
+			r.patchOp("approval", "partially update approval of the specified "+r.Kind),
+		}
+	},
 	"finalize": func(r *resourceInfo) []operation {
 		return []operation{r.writeOp("put", "replace", "put", "finalize", "replace finalize of the specified "+r.Kind, updateParams)}
 	},

@@ -3,6 +3,7 @@ package printers
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -216,6 +217,14 @@ var columns = map[schema.GroupResource][]metav1.TableColumnDefinition{
 		column("Controller", typeString, "Controller that is responsible for handling this class"),
 		column("Parameters", typeString, "A reference to a resource with additional parameters"),
 		ageColumn(),
+	},
+	gr("certificates.k8s.io", "certificatesigningrequests"): {
+		nameColumn(),
+		ageColumn(),
+		column("SignerName", typeString, certificatesv1.CertificateSigningRequestSpec{}.SwaggerDoc()["signerName"]),
+		column("Requestor", typeString, "Name of the user that created the request"),
+		column("RequestedDuration", typeString, certificatesv1.CertificateSigningRequestSpec{}.SwaggerDoc()["expirationSeconds"]),
+		column("Condition", typeString, certificatesv1.CertificateSigningRequestStatus{}.SwaggerDoc()["conditions"]),
 	},
 	gr("coordination.k8s.io", "leases"): {
 		nameColumn(),

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -73,6 +74,8 @@ func Cells(obj runtime.Object, now time.Time) []interface{} {
 		return ingressCells(o, now)
 	case *networkingv1.IngressClass:
 		return ingressClassCells(o, now)
+	case *certificatesv1.CertificateSigningRequest:
+		return csrCells(o, now)
 	case *coordinationv1.Lease:
 		return leaseCells(o, now)
 	case *discoveryv1.EndpointSlice:

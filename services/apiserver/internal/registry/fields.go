@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -59,6 +60,8 @@ func fieldSet(obj runtime.Object) fields.Set {
 		set["status.replicas"] = strconv.Itoa(int(o.Status.Replicas))
 	case *batchv1.Job:
 		set["status.successful"] = strconv.Itoa(int(o.Status.Succeeded))
+	case *certificatesv1.CertificateSigningRequest:
+		set["spec.signerName"] = o.Spec.SignerName
 	}
 	return set
 }

@@ -38,6 +38,8 @@ func (reg *Registry) hooksFor(res *api.Resource) hooks {
 		return hooks{prepareCreate: prepareNamespace, prepareUpdate: keepNamespaceFinalizers, beginDelete: beginNamespaceDelete}
 	case "daemonsets.apps":
 		return hooks{prepareCreate: prepareDaemonSet, prepareUpdate: bumpTemplateGeneration}
+	case "certificatesigningrequests.certificates.k8s.io":
+		return csrHooks()
 	case "jobs.batch":
 		return hooks{prepareCreate: prepareJob}
 	case "endpoints":

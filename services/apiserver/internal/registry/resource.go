@@ -237,6 +237,8 @@ func (r *Resource) prepare(ctx context.Context, next, cur runtime.Object, sub, m
 		return r.prepareStatus(next, cur, manager)
 	case "finalize":
 		return r.prepareFinalize(next, cur, manager)
+	case "approval":
+		return r.prepareApproval(next, cur, manager)
 	case "binding":
 		// Binding sets spec.nodeName and the PodScheduled condition,
 		// which no ordinary update may.

@@ -26,6 +26,7 @@ type subresource struct {
 var subresources = map[string]subresource{
 	"status":      {verbs: metav1.Verbs{"get", "patch", "update"}},
 	"finalize":    {verbs: metav1.Verbs{"update"}},
+	"approval":    {verbs: metav1.Verbs{"get", "patch", "update"}},
 	"scale":       {kind: schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}, verbs: metav1.Verbs{"get", "patch", "update"}},
 	"binding":     {kind: schema.GroupVersionKind{Version: "v1", Kind: "Binding"}, verbs: metav1.Verbs{"create"}},
 	"eviction":    {kind: schema.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}, verbs: metav1.Verbs{"create"}},

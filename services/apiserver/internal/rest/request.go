@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/authz"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -108,4 +109,24 @@ func isWatch(r *http.Request) bool {
 func notFoundPath(r *http.Request) error {
 	return apierrors.NewGenericServerResponse(http.StatusNotFound, r.Method, schema.GroupResource{}, "",
 		"the server could not find the requested resource", 0, false)
+}
+
+// AuthzAttributes describes r for the authorizer: a resource request, or
+// a non-resource one (discovery, /version, /metrics) named by its path.
+func AuthzAttributes(r *http.Request) authz.Attributes {
+	req, ok, _ := parseResourcePath(r)
+	if !ok {
+		return authz.Attributes{Verb: strings.ToLower(r.Method), Path: r.URL.Path}
+	}
+	a := authz.Attributes{
+		ResourceRequest: true, Verb: req.verb, APIGroup: req.gv.Group,
+		Namespace: req.namespace, Name: req.name, Subresource: req.subresource, Path: r.URL.Path,
+	}
+	if req.res != nil {
+		a.Resource = req.res.Resource
+	}
+	if a.Verb == "" {
+		a.Verb = verbOf(r, req)
+	}
+	return a
 }

@@ -27,6 +27,12 @@ func writeObject(w http.ResponseWriter, code int, obj runtime.Object, out output
 	_, _ = w.Write(buf.Bytes())
 }
 
+// WriteError answers with the metav1.Status of err, in the encoding the
+// client accepts: for errors raised in front of the handler (authorization).
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	writeError(w, r, log, err)
+}
+
 // writeError answers with the metav1.Status of err.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	out, nerr := negotiate(r)

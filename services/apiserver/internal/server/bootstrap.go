@@ -25,7 +25,8 @@ import (
 // "local-path" (Gantry's local-path provisioner), and the "kubernetes" Service in
 // default (the first address of the service range) with this server among
 // its endpoints, and the kube-system/kube-dns Service on the tenth address
-// (what pods' resolv.conf names; gantry-proxy answers it on every node). Objects that exist are left as they are. It retries until
+// (what pods' resolv.conf names; gantry-proxy answers it on every node),
+// and kube-public/cluster-info (createClusterInfo). Objects that exist are left as they are. It retries until
 // the store answers.
 func (s *Server) bootstrap(ctx context.Context) error {
 	for {
@@ -52,6 +53,9 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return err
 		}
+	}
+	if err := s.createClusterInfo(ctx); err != nil {
+		return err
 	}
 	pcs, _ := s.reg.Resource(schedulingv1.SchemeGroupVersion.WithResource("priorityclasses"))
 	for _, pc := range api.SystemPriorityClasses() {

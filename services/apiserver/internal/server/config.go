@@ -29,6 +29,10 @@ type Config struct {
 	ClientCAFile string
 	// TokenAuthFile holds bearer tokens (optional).
 	TokenAuthFile string
+	// EnableBootstrapTokenAuth accepts bootstrap tokens: Secrets of type
+	// bootstrap.kubernetes.io/token in kube-system (the flag defaults to
+	// true, as kubeadm sets it).
+	EnableBootstrapTokenAuth bool
 
 	// KubeletClientCertificate/Key authenticate the API server to node
 	// agents (default: the serving certificate); KubeletCertificateAuthority
@@ -75,6 +79,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&cfg.CertDir, "cert-dir", "", "without --tls-cert-file: directory where a cluster CA (ca.crt) and a serving certificate signed by it are created and kept")
 	fs.StringVar(&cfg.ClientCAFile, "client-ca-file", "", "CA that signs client certificates: CN is the user, O the groups")
 	fs.StringVar(&cfg.TokenAuthFile, "token-auth-file", "", "bearer tokens, CSV lines token,user,uid,\"group1,group2\"")
+	fs.BoolVar(&cfg.EnableBootstrapTokenAuth, "enable-bootstrap-token-auth", true, "accept bootstrap tokens (<id>.<secret>, kept in kube-system Secrets of type bootstrap.kubernetes.io/token) as bearer tokens of the user system:bootstrap:<id>")
 	fs.StringVar(&cfg.KubeletClientCertificate, "kubelet-client-certificate", "", "client certificate for node agents (default: the serving certificate)")
 	fs.StringVar(&cfg.KubeletClientKey, "kubelet-client-key", "", "client key for node agents (default: the serving key)")
 	fs.StringVar(&cfg.KubeletCertificateAuthority, "kubelet-certificate-authority", "", "CA of the node agents' serving certificates (default: --client-ca-file, or --cert-dir's ca.crt)")

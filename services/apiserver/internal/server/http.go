@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/authz"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
 // routes builds the HTTP handler: health and version for everyone, the
@@ -60,25 +62,47 @@ func withGRPC(grpcServer http.Handler, next http.Handler) http.Handler {
 	})
 }
 
-// authenticate admits callers with a valid client certificate or bearer
-// token; the others get 401.
+// authenticate identifies callers by a valid client certificate or bearer
+// token, and asks the authorizer whether they may make the request:
+// invalid credentials get 401; a request without credentials is
+// anonymous, which may only read kube-public/cluster-info (401 for
+// anything else); bootstrap tokens get their narrow rights (403 beyond).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var user *authn.User
-		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-			user, _ = s.auth.Certificate(r.TLS.VerifiedChains)
-		}
-		if user == nil {
-			if token, ok := authn.BearerToken(r.Header.Get("Authorization")); ok {
-				user, _ = s.auth.Token(token)
-			}
-		}
-		if user == nil {
+		user, presented := s.requestUser(r)
+		if user == nil && presented {
 			writeUnauthorized(w)
 			return
 		}
+		if err := authz.Authorize(user, rest.AuthzAttributes(r)); err != nil {
+			if apierrors.IsUnauthorized(err) {
+				writeUnauthorized(w)
+				return
+			}
+			rest.WriteError(w, r, s.log, err)
+			return
+		}
+		if user == nil {
+			user = authn.Anonymous()
+		}
 		next.ServeHTTP(w, r.WithContext(authn.WithUser(r.Context(), user)))
 	})
+}
+
+// requestUser authenticates r; presented reports whether it carried
+// credentials at all (a client certificate or an Authorization header).
+func (s *Server) requestUser(r *http.Request) (user *authn.User, presented bool) {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		presented = true
+		user, _ = s.auth.Certificate(r.TLS.VerifiedChains)
+	}
+	if user == nil && r.Header.Get("Authorization") != "" {
+		presented = true
+		if token, ok := authn.BearerToken(r.Header.Get("Authorization")); ok {
+			user, _ = s.auth.Token(r.Context(), token)
+		}
+	}
+	return user, presented
 }
 
 func writeUnauthorized(w http.ResponseWriter) {

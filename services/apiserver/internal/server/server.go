@@ -77,6 +77,7 @@ func New(cfg *Config) (*Server, error) {
 		s.etcd.Close()
 		return nil, err
 	}
+	s.enableBootstrapTokens()
 	s.metrics = newMetrics(cfg.Registry)
 	oapi, err := openapi.NewHandler()
 	if err != nil {

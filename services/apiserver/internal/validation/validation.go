@@ -7,6 +7,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -61,6 +62,8 @@ func ValidateCreate(obj runtime.Object) field.ErrorList {
 		return validateIngressCreate(o)
 	case *networkingv1.IngressClass:
 		return validateIngressClass(o)
+	case *certificatesv1.CertificateSigningRequest:
+		return validateCSR(o)
 	case *coordinationv1.Lease:
 		return validateLease(o)
 	case *discoveryv1.EndpointSlice:
@@ -126,6 +129,8 @@ func ValidateUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateIngressUpdate)
 	case *networkingv1.IngressClass:
 		return update(o, old, validateIngressClassUpdate)
+	case *certificatesv1.CertificateSigningRequest:
+		return update(o, old, validateCSRUpdate)
 	case *coordinationv1.Lease:
 		return update(o, old, validateLeaseUpdate)
 	case *discoveryv1.EndpointSlice:
@@ -174,6 +179,8 @@ func ValidateStatusUpdate(obj, old runtime.Object) field.ErrorList {
 		return update(o, old, validateCronJobStatusUpdate)
 	case *networkingv1.Ingress:
 		return update(o, old, validateIngressStatusUpdate)
+	case *certificatesv1.CertificateSigningRequest:
+		return update(o, old, validateCSRStatusUpdate)
 	case *corev1.PersistentVolume:
 		return update(o, old, validatePersistentVolumeStatusUpdate)
 	case *corev1.PersistentVolumeClaim:
