@@ -188,6 +188,23 @@ func TestNewcomersPath(t *testing.T) {
 	e.waitPage("v1")
 	e.status()
 
+	// A reboot: gantry down stops every process and container but keeps
+	// the data; gantry up brings back the same cluster, whose pods run
+	// again.
+	uid := e.kubectl(nil, "get", "deployment/web", "-o", "jsonpath={.metadata.uid}")
+	if out, code := e.run("down"); code != 0 {
+		t.Fatalf("gantry down (keeping the data) exited %d:\n%s", code, out)
+	}
+	if out, code := e.run("up", "--timeout", "90s"); code != 0 {
+		t.Fatalf("gantry up after gantry down exited %d:\n%s", code, out)
+	}
+	pids = e.up(true)
+	if again := e.kubectl(nil, "get", "deployment/web", "-o", "jsonpath={.metadata.uid}"); again != uid {
+		t.Errorf("deployment web after down and up: uid %q, want %q (the same object)", again, uid)
+	}
+	e.waitReady(3)
+	e.waitPage("v1")
+
 	// Everything the cluster runs: its daemons, the shims of its
 	// containerd namespace and what runs below them.
 	sock := ownContainerd
