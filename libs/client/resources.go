@@ -3,6 +3,7 @@ package client
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -137,3 +138,9 @@ const (
 	namespaced    = true
 	clusterScoped = false
 )
+
+// CertificateSigningRequests is the client of certificate signing
+// requests (cluster-scoped; subresources "approval" and "status").
+func CertificateSigningRequests(c *Client) *Resource[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList] {
+	return newResource[*certificatesv1.CertificateSigningRequest, *certificatesv1.CertificateSigningRequestList](c, certificatesv1.SchemeGroupVersion.WithResource("certificatesigningrequests"), "CertificateSigningRequest", clusterScoped)
+}

@@ -3,6 +3,8 @@ package app
 import (
 	"github.com/gantry-dev/gantry/services/controllers/internal/controller"
 	"github.com/gantry-dev/gantry/services/controllers/internal/cronjob"
+	"github.com/gantry-dev/gantry/services/controllers/internal/csrapproving"
+	"github.com/gantry-dev/gantry/services/controllers/internal/csrsigning"
 	"github.com/gantry-dev/gantry/services/controllers/internal/daemonset"
 	"github.com/gantry-dev/gantry/services/controllers/internal/deployment"
 	"github.com/gantry-dev/gantry/services/controllers/internal/endpoints"
@@ -48,6 +50,8 @@ var controllers = []entry{
 	{"namespace", namespace.New, true},
 	{"garbagecollector", garbagecollector.New, true},
 	{"serviceaccount", serviceaccount.New, true},
+	{"csrapproving", csrapproving.New, true},
+	{"csrsigning", csrsigning.New, true},
 	{"persistentvolume-binder", volume.NewBinder, true},
 	{"local-path-provisioner", volume.NewLocalPathProvisioner, true},
 }

@@ -76,6 +76,9 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.IntVar(&o.NodeCIDRMaskSize, "node-cidr-mask-size", 24, "prefix length of each node's pod CIDR")
 	fs.StringVar(&o.LocalPathDir, "local-path-dir", "/var/lib/gantry/storage", "directory on nodes where the local-path provisioner creates volumes")
 	fs.IntVar(&o.TerminatedPodGCThreshold, "terminated-pod-gc-threshold", 12500, "terminated pods kept before the oldest are deleted")
+	fs.StringVar(&o.ClusterSigningCertFile, "cluster-signing-cert-file", "", "PEM CA certificate the csrsigning controller issues certificates with (empty: no signing)")
+	fs.StringVar(&o.ClusterSigningKeyFile, "cluster-signing-key-file", "", "PEM private key (ECDSA or RSA) of --cluster-signing-cert-file")
+	fs.DurationVar(&o.ClusterSigningDuration, "cluster-signing-duration", 365*24*time.Hour, "longest validity of signed certificates (spec.expirationSeconds may ask for less)")
 	fs.StringVar(&c.MetricsAddress, "metrics-address", "127.0.0.1:10257", "where /healthz, /readyz and /metrics are served (empty: nowhere)")
 	fs.BoolVar(&c.Profiling, "profiling", false, "serve Go's profiler at /debug/pprof/ on the metrics address")
 	fs.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
@@ -106,6 +109,12 @@ func ParseFlags(args []string) (*Config, error) {
 	}
 	if !allocate {
 		o.ClusterCIDR = ""
+	}
+	if (o.ClusterSigningCertFile == "") != (o.ClusterSigningKeyFile == "") {
+		return nil, errors.New("--cluster-signing-cert-file and --cluster-signing-key-file go together: give both or neither")
+	}
+	if o.ClusterSigningDuration <= 0 {
+		return nil, errors.New("--cluster-signing-duration must be positive")
 	}
 	if o.Workers < 1 {
 		return nil, errors.New("--concurrent-syncs must be at least 1")

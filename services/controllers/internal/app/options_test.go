@@ -36,7 +36,8 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(cfg.APIServers) != 2 || cfg.Options.NodeMonitorGracePeriod != 5*time.Second || cfg.Options.ClusterCIDR != "" {
+	if len(cfg.APIServers) != 2 || cfg.Options.NodeMonitorGracePeriod != 5*time.Second || cfg.Options.ClusterCIDR != "" ||
+		cfg.Options.ClusterSigningDuration != 8760*time.Hour {
 		t.Errorf("config %+v", cfg)
 	}
 	for _, bad := range [][]string{
@@ -44,6 +45,9 @@ func TestParseFlags(t *testing.T) {
 		{"--api-servers", ""},
 		{"--concurrent-syncs", "0"},
 		{"--log-level", "loud"},
+		{"--cluster-signing-cert-file", "ca.crt"},
+		{"--cluster-signing-key-file", "ca.key"},
+		{"--cluster-signing-duration", "0s"},
 		{"extra"},
 	} {
 		if _, err := ParseFlags(bad); err == nil {

@@ -62,6 +62,12 @@ type Options struct {
 
 	// Terminated pods kept before the pod GC deletes the oldest.
 	TerminatedPodGCThreshold int
+
+	// The cluster CA the CSR signer issues certificates with (PEM files;
+	// both empty: no signing), and the longest validity it gives (8760h).
+	ClusterSigningCertFile string
+	ClusterSigningKeyFile  string
+	ClusterSigningDuration time.Duration
 }
 
 // Defaults fills what o leaves zero.
@@ -95,6 +101,9 @@ func (o *Options) Defaults() {
 	}
 	if o.TerminatedPodGCThreshold <= 0 {
 		o.TerminatedPodGCThreshold = 12500
+	}
+	if o.ClusterSigningDuration <= 0 {
+		o.ClusterSigningDuration = 365 * 24 * time.Hour
 	}
 }
 
