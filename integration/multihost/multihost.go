@@ -178,7 +178,8 @@ func Start(tb testing.TB, opts Options) *Cluster {
 		tb.Fatal(err)
 	}
 
-	controllerArgs := append([]string{"--cluster-cidr", ClusterCIDR, "--node-cidr-mask-size", "24"}, opts.ControllerArgs...)
+	controllerArgs := append([]string{"--cluster-cidr", ClusterCIDR, "--node-cidr-mask-size", "24",
+		"--cluster-signing-cert-file", c.CP.CAFile, "--cluster-signing-key-file", c.CP.CAKeyFile}, opts.ControllerArgs...)
 	if len(c.ControlHosts) > 0 {
 		c.startControlHosts(ctx, tb, controllerArgs)
 	} else {

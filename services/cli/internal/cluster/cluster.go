@@ -137,7 +137,9 @@ func (c *Cluster) args(name, containerdSock string) []string {
 		return []string{"--api-servers", apiURL, "--ca-file", ca, "--token-file", c.l.TokenFile("scheduler")}
 	case "gantry-controllers":
 		return []string{"--api-servers", apiURL, "--ca-file", ca, "--token-file", c.l.TokenFile("controllers"),
-			"--cluster-cidr", clusterCIDR, "--local-path-dir", filepath.Join(c.l.StateDir, "storage")}
+			"--cluster-cidr", clusterCIDR, "--local-path-dir", filepath.Join(c.l.StateDir, "storage"),
+			// The cluster CA signs approved CertificateSigningRequests.
+			"--cluster-signing-cert-file", ca, "--cluster-signing-key-file", c.l.CAKeyFile()}
 	case "gantry-agent":
 		return []string{"--hostname-override", c.nodeName,
 			"--api-servers", apiURL, "--ca-file", ca, "--token-file", c.l.TokenFile("agent"),
