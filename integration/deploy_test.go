@@ -3,6 +3,7 @@ package integration
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -784,36 +785,44 @@ func sourceContains(t *testing.T, dir, s string) bool {
 	return found
 }
 
-// verifyUnits runs systemd-analyze verify on copies of the units whose
-// ExecStart names stand-in executables (verify checks that the command
-// exists), and fails on anything it reports.
+// verifyUnits runs systemd-analyze verify on the units of deploy/systemd,
+// with stand-in executables for their commands.
 func verifyUnits(t *testing.T) {
-	tool, err := exec.LookPath("systemd-analyze")
-	if err != nil {
-		t.Skip("systemd-analyze is not installed")
-	}
-	dir := t.TempDir()
-	binDir := filepath.Join(dir, "bin")
-	if err := os.Mkdir(binDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	binDir := t.TempDir()
 	var units []string
 	for _, d := range daemons {
 		if err := os.WriteFile(filepath.Join(binDir, "gantry-"+d), []byte("#!/bin/sh\n"), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(filepath.Join(deployDir, "systemd", "gantry-"+d+".service"))
+		units = append(units, filepath.Join(deployDir, "systemd", "gantry-"+d+".service"))
+	}
+	verifyUnitFiles(t, units, binDir)
+}
+
+// verifyUnitFiles runs systemd-analyze verify on copies of the units whose
+// ExecStart names the executables in binDir instead of /usr/local/bin
+// (verify checks that the command exists), and fails on anything it
+// reports.
+func verifyUnitFiles(t *testing.T, units []string, binDir string) {
+	tool, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	dir := t.TempDir()
+	var copies []string
+	for _, unit := range units {
+		data, err := os.ReadFile(unit)
 		if err != nil {
 			t.Fatal(err)
 		}
-		unit := filepath.Join(dir, "gantry-"+d+".service")
+		c := filepath.Join(dir, filepath.Base(unit))
 		data = bytes.ReplaceAll(data, []byte("/usr/local/bin/"), []byte(binDir+"/"))
-		if err := os.WriteFile(unit, data, 0o644); err != nil {
+		if err := os.WriteFile(c, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		units = append(units, unit)
+		copies = append(copies, c)
 	}
-	out, err := exec.Command(tool, append([]string{"verify"}, units...)...).CombinedOutput()
+	out, err := exec.Command(tool, append([]string{"verify"}, copies...)...).CombinedOutput()
 	if err != nil || len(bytes.TrimSpace(out)) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
@@ -876,6 +885,428 @@ func daemonFlags(t *testing.T, daemon string) map[string]bool {
 		t.Fatalf("gantry-%s --help lists %d flags:\n%s", daemon, len(flags), out)
 	}
 	return flags
+}
+
+// installBinaries are the executables deploy/install.sh installs, each
+// with the service that builds it.
+var installBinaries = map[string]string{
+	"gantry": "cli", "gantry-logger": "agent",
+	"gantry-store": "store", "gantry-apiserver": "apiserver", "gantry-scheduler": "scheduler",
+	"gantry-controllers": "controllers", "gantry-agent": "agent", "gantry-proxy": "proxy",
+	"gantry-ingress": "ingress",
+}
+
+// installSourceDir returns a directory holding every binary install.sh
+// installs: copies of the repository's bin/ when it has them all (and
+// $GANTRY_BIN_DIR is unset), so that a `make build` running meanwhile does
+// not change them under the test; else what cluster.Binary gives
+// ($GANTRY_BIN_DIR, or binaries built once per test process).
+func installSourceDir(t *testing.T) string {
+	t.Helper()
+	names := slices.Sorted(maps.Keys(installBinaries))
+	if os.Getenv("GANTRY_BIN_DIR") == "" {
+		repoBin, err := filepath.Abs(filepath.Join("..", "bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(names, func(n string) bool {
+			_, err := os.Stat(filepath.Join(repoBin, n))
+			return err != nil
+		}) {
+			t.Logf("installing copies of the binaries of %s", repoBin)
+			dir := t.TempDir()
+			for _, n := range names {
+				copyFile(t, filepath.Join(repoBin, n), filepath.Join(dir, n), 0o755)
+			}
+			return dir
+		}
+	}
+	dir := ""
+	for _, n := range names {
+		bin, err := cluster.Binary(installBinaries[n], n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if dir != "" && filepath.Dir(bin) != dir {
+			t.Fatalf("%s is in %s, the other binaries in %s", n, filepath.Dir(bin), dir)
+		}
+		dir = filepath.Dir(bin)
+	}
+	t.Logf("installing the binaries of %s", dir)
+	return dir
+}
+
+func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// fileDigest returns the SHA-256 of a file's content.
+func fileDigest(t *testing.T, path string) [sha256.Size]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return [sha256.Size]byte(h.Sum(nil))
+}
+
+// treeEntry is what a second run or a dry run must leave as it was: a
+// file's type and mode, size, modification time and inode (a file
+// rewritten with the same content gets a new inode or time; a temporary
+// file created and removed changes its directory's time).
+type treeEntry struct {
+	mode  fs.FileMode
+	size  int64
+	mtime time.Time
+	ino   uint64
+}
+
+func (e treeEntry) String() string {
+	return fmt.Sprintf("%v, %d bytes, mtime %s, inode %d", e.mode, e.size, e.mtime.Format(time.RFC3339Nano), e.ino)
+}
+
+func snapshotTree(t *testing.T, root string) map[string]treeEntry {
+	t.Helper()
+	tree := map[string]treeEntry{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		tree[rel] = treeEntry{mode: info.Mode(), size: info.Size(), mtime: info.ModTime(), ino: info.Sys().(*syscall.Stat_t).Ino}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
+
+// diffTrees describes how two snapshots differ.
+func diffTrees(before, after map[string]treeEntry) []string {
+	var diffs []string
+	for _, p := range slices.Sorted(maps.Keys(before)) {
+		if a, ok := after[p]; !ok {
+			diffs = append(diffs, "removed "+p)
+		} else if a != before[p] {
+			diffs = append(diffs, fmt.Sprintf("changed %s: %v -> %v", p, before[p], a))
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(after)) {
+		if _, ok := before[p]; !ok {
+			diffs = append(diffs, "added "+p)
+		}
+	}
+	return diffs
+}
+
+// runInstallScript runs deploy/install.sh with args; DESTDIR is not passed
+// on, so that only --prefix chooses the root.
+func runInstallScript(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	script, err := filepath.Abs(filepath.Join(deployDir, "install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(script, args...)
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "DESTDIR=") })
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
+}
+
+// TestDeployInstallScript runs deploy/install.sh for each role into a
+// temporary root (--prefix) with real binaries and checks what it
+// installs; that a second run changes nothing and keeps the operator's env
+// file; that --dry-run changes nothing; that a changed binary is replaced
+// without a temporary file left behind; and that bad input fails with a
+// message.
+func TestDeployInstallScript(t *testing.T) {
+	info, err := os.Stat(filepath.Join(deployDir, "install.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm()&0o111 != 0o111 {
+		t.Fatalf("deploy/install.sh has mode %v: not executable", info.Mode().Perm())
+	}
+	t.Run("shellcheck", func(t *testing.T) {
+		tool, err := exec.LookPath("shellcheck")
+		if err != nil {
+			t.Skip("shellcheck is not installed")
+		}
+		if out, err := exec.Command(tool, filepath.Join(deployDir, "install.sh")).CombinedOutput(); err != nil {
+			t.Errorf("shellcheck: %v\n%s", err, out)
+		}
+	})
+	t.Run("help", func(t *testing.T) {
+		stdout, stderr, err := runInstallScript(t, "--help")
+		if err != nil || !strings.Contains(stdout, "--role control-plane|worker") {
+			t.Errorf("--help: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+		}
+	})
+	t.Run("bad input", testInstallScriptBadInput)
+	t.Run("default bin dir", func(t *testing.T) {
+		// Without --bin-dir the binaries come from the repository's bin/:
+		// a dry run names it, or says that make build fills it.
+		repoBin, err := filepath.EvalSymlinks(filepath.Join("..", "bin"))
+		if err != nil {
+			repoBin = "bin/"
+		}
+		repoBin, _ = filepath.Abs(repoBin)
+		stdout, stderr, err := runInstallScript(t, "--role", "worker", "--prefix", t.TempDir(), "--dry-run")
+		if err == nil && !strings.Contains(stdout, "from "+repoBin+"\n") {
+			t.Errorf("the dry run does not install from %s:\n%s", repoBin, stdout)
+		}
+		if err != nil && !strings.Contains(stderr, "run make build, or pass --bin-dir") {
+			t.Errorf("without bin/: %v, stderr %q does not say how to get the binaries", err, stderr)
+		}
+	})
+
+	src := installSourceDir(t)
+	t.Run("worker", func(t *testing.T) {
+		testInstallRole(t, src, "worker", []string{"--with-ingress"}, []string{"agent", "proxy", "ingress"},
+			"systemctl enable --now gantry-agent gantry-proxy gantry-ingress\n")
+	})
+	t.Run("control-plane", func(t *testing.T) {
+		testInstallRole(t, src, "control-plane", nil, []string{"store", "apiserver", "scheduler", "controllers", "agent", "proxy"},
+			"systemctl enable --now gantry-apiserver gantry-scheduler gantry-controllers\n")
+	})
+}
+
+func testInstallRole(t *testing.T, src, role string, extra, wantDaemons []string, wantCommand string) {
+	root := t.TempDir()
+	args := append([]string{"--role", role, "--bin-dir", src, "--prefix", root}, extra...)
+	run := func(t *testing.T, more ...string) string {
+		t.Helper()
+		stdout, stderr, err := runInstallScript(t, append(slices.Clone(args), more...)...)
+		if err != nil || stderr != "" {
+			t.Fatalf("install.sh %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(append(slices.Clone(args), more...), " "), err, stdout, stderr)
+		}
+		return stdout
+	}
+	binDir := filepath.Join(root, "usr", "local", "bin")
+	unitDir := filepath.Join(root, "etc", "systemd", "system")
+	envDir := filepath.Join(root, "etc", "gantry")
+
+	empty := snapshotTree(t, root)
+	out := run(t, "--dry-run")
+	if diffs := diffTrees(empty, snapshotTree(t, root)); len(diffs) > 0 {
+		t.Fatalf("--dry-run into an empty root changed it:\n%s", strings.Join(diffs, "\n"))
+	}
+	if !strings.Contains(out, "would install "+filepath.Join(binDir, "gantry")+"\n") {
+		t.Errorf("--dry-run does not say what it would install:\n%s", out)
+	}
+
+	out = run(t)
+	for _, want := range []string{"docs/install.md", "no gantry init or gantry join yet", "systemctl daemon-reload\n", wantCommand} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not say %q:\n%s", want, out)
+		}
+	}
+	wantBins := []string{"gantry"}
+	for _, d := range wantDaemons {
+		wantBins = append(wantBins, "gantry-"+d)
+		if d == "agent" {
+			wantBins = append(wantBins, "gantry-logger")
+		}
+	}
+	checkDirHolds(t, binDir, wantBins)
+	for _, b := range wantBins {
+		path := filepath.Join(binDir, b)
+		info, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Mode() != 0o755 {
+			t.Errorf("%s: mode %v, want 0755", path, info.Mode())
+		}
+		if fileDigest(t, path) != fileDigest(t, filepath.Join(src, b)) {
+			t.Errorf("%s differs from %s", path, filepath.Join(src, b))
+		}
+	}
+	var units, envs []string
+	for _, d := range wantDaemons {
+		units = append(units, "gantry-"+d+".service")
+		envs = append(envs, d+".env")
+	}
+	checkDirHolds(t, unitDir, units)
+	checkDirHolds(t, envDir, append(slices.Clone(envs), "pki"))
+	for _, d := range wantDaemons {
+		unit := filepath.Join(unitDir, "gantry-"+d+".service")
+		want, err := os.ReadFile(filepath.Join(deployDir, "systemd", "gantry-"+d+".service"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(unit)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not deploy/systemd's (%v)", unit, err)
+		}
+		// The directories the unit expects exist, with its mode.
+		u := readUnit(got)
+		if sd := u.get("Service", "StateDirectory"); sd != "" {
+			wantMode := fs.ModeDir | 0o755
+			if m := u.get("Service", "StateDirectoryMode"); m != "" {
+				n, err := strconv.ParseUint(m, 8, 32)
+				if err != nil {
+					t.Fatalf("%s: StateDirectoryMode=%s: %v", unit, m, err)
+				}
+				wantMode = fs.ModeDir | fs.FileMode(n)
+			}
+			path := filepath.Join(root, "var", "lib", sd)
+			if info, err := os.Stat(path); err != nil || info.Mode() != wantMode {
+				t.Errorf("StateDirectory=%s of %s: %v %v, want a directory of mode %v", sd, unit, info, err, wantMode)
+			}
+		}
+		example := filepath.Join(deployDir, "config", "control-plane", d+".env")
+		if !slices.Contains([]string{"store", "apiserver", "scheduler", "controllers"}, d) {
+			example = filepath.Join(deployDir, "config", "worker", d+".env")
+		}
+		want, err = os.ReadFile(example)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := os.ReadFile(filepath.Join(envDir, d+".env")); err != nil || !bytes.Equal(got, want) {
+			t.Errorf("%s is not %s (%v)", filepath.Join(envDir, d+".env"), example, err)
+		}
+	}
+	if strings.Contains(out, "/etc/gantry/pki/store") != slices.Contains(wantDaemons, "store") {
+		t.Errorf("/etc/gantry/pki/store is made only for the store:\n%s", out)
+	}
+
+	t.Run("systemd-analyze verify", func(t *testing.T) {
+		var paths []string
+		for _, u := range units {
+			paths = append(paths, filepath.Join(unitDir, u))
+		}
+		verifyUnitFiles(t, paths, binDir)
+	})
+
+	// The operator writes an env file; a second run changes nothing.
+	operatorEnv := filepath.Join(envDir, wantDaemons[0]+".env")
+	operatorConfig := []byte("# this host's\nGANTRY_" + strings.ToUpper(wantDaemons[0]) + "_ARGS=\"--help\"\n")
+	if err := os.WriteFile(operatorEnv, operatorConfig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotTree(t, root)
+	out = run(t)
+	if diffs := diffTrees(before, snapshotTree(t, root)); len(diffs) > 0 {
+		t.Errorf("a second run changed the root:\n%s\noutput:\n%s", strings.Join(diffs, "\n"), out)
+	}
+	if got, _ := os.ReadFile(operatorEnv); !bytes.Equal(got, operatorConfig) {
+		t.Errorf("the second run overwrote %s:\n%s", operatorEnv, got)
+	}
+	if !strings.Contains(out, "kept "+operatorEnv+" (exists") || strings.Contains(out, "  install ") || strings.Contains(out, "  update ") {
+		t.Errorf("the second run's output does not say that everything was kept:\n%s", out)
+	}
+
+	// A changed binary and a removed unit: --dry-run says what it would
+	// do and does nothing; a run puts them back.
+	stale := filepath.Join(binDir, "gantry")
+	if err := os.WriteFile(stale, []byte("#!/bin/sh\necho stale\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	removed := filepath.Join(unitDir, units[0])
+	if err := os.Remove(removed); err != nil {
+		t.Fatal(err)
+	}
+	before = snapshotTree(t, root)
+	out = run(t, "--dry-run")
+	if diffs := diffTrees(before, snapshotTree(t, root)); len(diffs) > 0 {
+		t.Errorf("--dry-run changed the root:\n%s", strings.Join(diffs, "\n"))
+	}
+	for _, want := range []string{"would update " + stale + "\n", "would install " + removed + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--dry-run does not say %q:\n%s", want, out)
+		}
+	}
+	out = run(t)
+	if fileDigest(t, stale) != fileDigest(t, filepath.Join(src, "gantry")) {
+		t.Errorf("%s was not replaced:\n%s", stale, out)
+	}
+	if _, err := os.Stat(removed); err != nil {
+		t.Errorf("%s was not installed again: %v\n%s", removed, err, out)
+	}
+	checkDirHolds(t, binDir, wantBins) // no temporary file left
+	checkDirHolds(t, unitDir, units)
+}
+
+// checkDirHolds checks that dir holds exactly the entries names.
+func checkDirHolds(t *testing.T, dir string, names []string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := slices.Sorted(slices.Values(names)); !slices.Equal(got, want) {
+		t.Errorf("%s holds %v, want %v", dir, got, want)
+	}
+}
+
+func testInstallScriptBadInput(t *testing.T) {
+	emptyBin := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bogus role", []string{"--role", "bogus"}, "--role bogus: want control-plane or worker"},
+		{"no role", nil, "--role is required"},
+		{"role without a value", []string{"--role"}, "--role needs a value"},
+		{"unknown flag", []string{"--role", "worker", "--frobnicate"}, "unknown argument: --frobnicate"},
+		{"missing bin dir", []string{"--role", "worker", "--bin-dir", filepath.Join(emptyBin, "nonexistent")}, "nonexistent: no such directory"},
+		{"bin dir without the binaries", []string{"--role", "worker", "--bin-dir", emptyBin}, "missing or not executable: gantry gantry-agent gantry-logger gantry-proxy"},
+		{"missing prefix", []string{"--role", "worker", "--prefix", filepath.Join(emptyBin, "nonexistent")}, "nonexistent: no such directory"},
+		{"start into a prefix", []string{"--role", "worker", "--start"}, "--start installs into / only"},
+		{"install-deps into a prefix", []string{"--role", "worker", "--install-deps"}, "--install-deps installs into / only"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			// A later --prefix or --bin-dir in tc.args wins. Whatever
+			// bin/ holds, the input is rejected first.
+			args := append([]string{"--prefix", root, "--bin-dir", emptyBin}, tc.args...)
+			stdout, stderr, err := runInstallScript(t, args...)
+			var exitErr *exec.ExitError
+			if !errors.As(err, &exitErr) || exitErr.ExitCode() == 0 {
+				t.Fatalf("install.sh %s: err %v, want a non-zero exit\nstdout:\n%s", strings.Join(args, " "), err, stdout)
+			}
+			if !strings.HasPrefix(stderr, "install.sh: ") || !strings.Contains(stderr, tc.want) {
+				t.Errorf("install.sh %s: stderr %q does not say %q", strings.Join(args, " "), stderr, tc.want)
+			}
+			if entries, _ := os.ReadDir(root); len(entries) > 0 {
+				t.Errorf("a failed run left %d entries in the root", len(entries))
+			}
+		})
+	}
 }
 
 // TestDaemonsNotifyServiceManager runs gantry-store and gantry-apiserver
