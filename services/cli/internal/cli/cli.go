@@ -1,5 +1,6 @@
 // Package cli is the gantry command: it parses the command line and runs
-// the cluster lifecycle commands of package cluster.
+// the cluster lifecycle commands of package cluster and token create
+// (package bootstrap).
 package cli
 
 import (
@@ -25,6 +26,7 @@ Usage:
   gantry down [--purge] [flags] stop it and remove its host networking
   gantry status [flags]        show each component's process and health; exit 1 if any is down
   gantry kubectl ARGS...       run kubectl with the admin kubeconfig
+  gantry token create [flags]  create a bootstrap token for joining a host (gantry join, to come)
 
 Flags (up, down, status):
   --bin-dir DIR    the gantry-* binaries (default $GANTRY_BIN_DIR, else the directory of gantry)
@@ -33,6 +35,12 @@ Flags (up, down, status):
   --timeout D      up: how long to wait for each component to be ready (default 60s)
   --grace D        down: how long a daemon has to exit after SIGTERM (default 30s)
   --purge          down: also remove the state directory and the admin kubeconfig
+
+Flags (token create; --data-dir as above, for the admin kubeconfig):
+  --ttl D                 how long the token is valid (default 24h; 0: it never expires)
+  --description TEXT      what the token is for, kept with it
+  --print-join-command    print "gantry join --server ... --token ... --discovery-token-ca-cert-hash ..."
+                          instead of the token alone
 `
 
 // Main runs gantry with args (without the program name) and returns the
@@ -47,6 +55,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "up", "down", "status":
 		return lifecycle(cmd, args, stdout, stderr)
+	case "token":
+		return token(args, stdout, stderr)
 	case "kubectl":
 		err = kubectl(layout.Resolve(layout.FromOS()), args)
 	case "help", "-h", "--help":

@@ -39,7 +39,7 @@ func TestParseFlags(t *testing.T) {
 
 func TestMainUsage(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := Main(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "gantry up") {
+	if code := Main(nil, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "gantry up") || !strings.Contains(errOut.String(), "gantry token create") {
 		t.Errorf("Main() = %d, stderr %q", code, errOut.String())
 	}
 	errOut.Reset()
