@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+
+	"github.com/gantry-dev/gantry/libs/iptablesutil"
 )
 
 // Chains this package owns.
@@ -149,47 +151,12 @@ func chainRuleSpecs(ctx context.Context, table, chain string) ([][]string, error
 	}
 	var specs [][]string
 	for _, line := range strings.Split(out, "\n") {
-		f := splitQuoted(line)
+		f := iptablesutil.SplitRule(line)
 		if len(f) > 2 && f[0] == "-A" && f[1] == chain {
 			specs = append(specs, f[2:])
 		}
 	}
 	return specs, nil
-}
-
-// splitQuoted splits an iptables -S line into arguments, honouring the
-// double quotes around comments.
-func splitQuoted(s string) []string {
-	var (
-		args   []string
-		cur    strings.Builder
-		quoted bool
-		inArg  bool
-	)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && quoted && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-		case c == '"':
-			quoted = !quoted
-			inArg = true
-		case c == ' ' && !quoted:
-			if inArg {
-				args = append(args, cur.String())
-				cur.Reset()
-				inArg = false
-			}
-		default:
-			cur.WriteByte(c)
-			inArg = true
-		}
-	}
-	if inArg {
-		args = append(args, cur.String())
-	}
-	return args
 }
 
 func chainExists(ctx context.Context, table, chain string) (bool, error) {

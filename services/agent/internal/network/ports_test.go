@@ -2,7 +2,6 @@ package network
 
 import (
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -69,19 +68,5 @@ func TestPortRegistryFailedReserveChangesNothing(t *testing.T) {
 	}
 	if err := r.reserve("c", "ns/c", toCNIPortMappings([]PortMapping{{HostPort: 3, ContainerPort: 3}})); err != nil {
 		t.Errorf("port 3 was taken by the refused request: %v", err)
-	}
-}
-
-func TestSplitQuoted(t *testing.T) {
-	for in, want := range map[string][]string{
-		`-A POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ`: {
-			"-A", "POSTROUTING", "-m", "comment", "--comment", "CNI portfwd requiring masquerade", "-j", "CNI-HOSTPORT-MASQ"},
-		`-A X -m comment --comment "say \"hi\"" -j Y`: {"-A", "X", "-m", "comment", "--comment", `say "hi"`, "-j", "Y"},
-		`-A X --comment "" -j Y`:                      {"-A", "X", "--comment", "", "-j", "Y"},
-		`-N X`:                                        {"-N", "X"},
-	} {
-		if got := splitQuoted(in); !slices.Equal(got, want) {
-			t.Errorf("splitQuoted(%s) = %q, want %q", in, got, want)
-		}
 	}
 }

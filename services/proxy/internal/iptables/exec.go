@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	goipt "github.com/coreos/go-iptables/iptables"
+
+	"github.com/gantry-dev/gantry/libs/iptablesutil"
 )
 
 // Jump is a rule in a built-in chain sending traffic to one of ours.
@@ -144,7 +146,7 @@ func (e *Exec) jumpsFirst(table, chain string, want []Jump, ours func(string) bo
 	}
 	i := 0
 	for _, r := range rules {
-		args := splitQuoted(r)
+		args := iptablesutil.SplitRule(r)
 		if len(args) < 2 || args[0] != "-A" {
 			continue
 		}
@@ -182,7 +184,7 @@ func (e *Exec) removeJumps(table, chain string, ours func(string) bool) error {
 		return fmt.Errorf("list %s %s: %w", table, chain, err)
 	}
 	for _, r := range rules {
-		args := splitQuoted(r)
+		args := iptablesutil.SplitRule(r)
 		if len(args) < 2 || args[0] != "-A" || !ours(targetOf(args)) {
 			continue
 		}
@@ -201,39 +203,4 @@ func targetOf(args []string) string {
 		}
 	}
 	return ""
-}
-
-// splitQuoted splits an iptables -S line into arguments, honouring the
-// double quotes around comments.
-func splitQuoted(s string) []string {
-	var (
-		args   []string
-		cur    strings.Builder
-		quoted bool
-		inArg  bool
-	)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '\\' && quoted && i+1 < len(s):
-			i++
-			cur.WriteByte(s[i])
-		case c == '"':
-			quoted = !quoted
-			inArg = true
-		case c == ' ' && !quoted:
-			if inArg {
-				args = append(args, cur.String())
-				cur.Reset()
-				inArg = false
-			}
-		default:
-			cur.WriteByte(c)
-			inArg = true
-		}
-	}
-	if inArg {
-		args = append(args, cur.String())
-	}
-	return args
 }
