@@ -74,10 +74,7 @@ func NewWith(c *controller.Context, csrs csrutil.Client, inf cache.SharedIndexIn
 	ctl := &Controller{csrs: csrs, informer: inf, ca: ca, duration: c.Options.ClusterSigningDuration, clock: c.Clock, results: results}
 	ctl.loop = controller.NewLoop(c, Name, ctl.sync, inf.HasSynced)
 	ctl.log = ctl.loop.Log()
-	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    ctl.loop.Enqueue,
-		UpdateFunc: func(_, cur any) { ctl.loop.Enqueue(cur) },
-	}); err != nil {
+	if err := csrutil.Watch(inf, ctl.loop); err != nil {
 		return nil, err
 	}
 	return ctl, nil

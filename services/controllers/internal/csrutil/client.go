@@ -76,3 +76,12 @@ func Get(inf cache.SharedIndexInformer, key string) (*certificatesv1.Certificate
 	}
 	return csr, nil
 }
+
+// Watch has loop sync every request the informer adds or updates.
+func Watch(inf cache.SharedIndexInformer, loop *controller.Loop) error {
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    loop.Enqueue,
+		UpdateFunc: func(_, cur any) { loop.Enqueue(cur) },
+	})
+	return err
+}
