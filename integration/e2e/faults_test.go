@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gantry-dev/gantry/integration/multihost"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -334,6 +336,18 @@ func testWorkerLoss(t *testing.T, e *env) {
 	}
 	t.Logf("%d pods of %s replaced on %s %v after the loss (node grace %v + toleration %ds)",
 		onVictim, victim.Name, survivor.Name, time.Since(start).Round(time.Second), nodeGrace, tolerationSeconds)
+	// The survivor's proxy must have dropped the lost endpoints too:
+	// wait until no EndpointSlice offers one, and for a sync of the
+	// proxy's rules after that.
+	if !poll(ctx, time.Minute, func() bool {
+		last = e.noEndpointsOn(ctx, victim.Name)
+		return last == nil
+	}) {
+		t.Fatalf("the lost worker's endpoints stay: %v", last)
+	}
+	if err := waitProxySync(ctx, survivor, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
 	_, failedBefore := l.counts()
 	waitRequests(ctx, t, l, 20)
 	ok, failed, failures, _ := l.stop()
@@ -399,4 +413,55 @@ func (e *env) nodeReady(ctx context.Context, node string) error {
 		}
 	}
 	return fmt.Errorf("node %s has no Ready condition", node)
+}
+
+// noEndpointsOn reports why the web Service's EndpointSlices still offer
+// an endpoint (ready or serving) on node.
+func (e *env) noEndpointsOn(ctx context.Context, node string) error {
+	list, err := e.api().DiscoveryV1().EndpointSlices(e.ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=web"})
+	if err != nil {
+		return err
+	}
+	for _, s := range list.Items {
+		for _, ep := range s.Endpoints {
+			if ep.NodeName == nil || *ep.NodeName != node {
+				continue
+			}
+			c := ep.Conditions
+			if (c.Ready != nil && *c.Ready) || (c.Serving != nil && *c.Serving) {
+				return fmt.Errorf("endpoint %v on %s is still ready or serving", ep.Addresses, node)
+			}
+		}
+	}
+	return nil
+}
+
+// waitProxySync waits until h's gantry-proxy has synced its rules at or
+// after since (its kubeproxy_sync_proxy_rules_last_timestamp_seconds).
+func waitProxySync(ctx context.Context, h *multihost.Host, since time.Time) error {
+	const metric = "kubeproxy_sync_proxy_rules_last_timestamp_seconds "
+	var last error
+	if poll(ctx, 2*time.Minute, func() bool {
+		out, err := runCmd(ctx, "curl", "-sS", "--max-time", "3", "--noproxy", "*", h.ProxyMetricsURL)
+		if err != nil {
+			last = err
+			return false
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if v, ok := strings.CutPrefix(line, metric); ok {
+				ts, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				if err != nil {
+					last = err
+					return false
+				}
+				last = fmt.Errorf("last sync at %v, want one after %v", time.Unix(int64(ts), 0), since)
+				return ts >= float64(since.Unix())
+			}
+		}
+		last = fmt.Errorf("no %s in %s", strings.TrimSpace(metric), h.ProxyMetricsURL)
+		return false
+	}) {
+		return nil
+	}
+	return fmt.Errorf("gantry-proxy on %s: %v", h.Name, last)
 }
