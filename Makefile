@@ -18,8 +18,11 @@ GO ?= go
 TESTFLAGS ?=
 #> TEST_TIMEOUT: per-package `go test -timeout` (default 30m)
 TEST_TIMEOUT ?= 30m
-#> FUZZTIME: how long each fuzz target runs in `make test` / `make fuzz` (default 10s)
-FUZZTIME ?= 10s
+#> FUZZTIME: how much each fuzz target runs in `make test` / `make fuzz`, as go test's
+#> -fuzztime: a count of inputs (default 20000x) or a duration (e.g. 1m). A count is
+#> the default because Go 1.26's fuzzing coordinator can fail a run that ends on a
+#> duration with "context deadline exceeded" and no failing input (golang/go#75804).
+FUZZTIME ?= 20000x
 #> BENCH_ARGS: flags passed to the benchmark programs, e.g. BENCH_ARGS="-h"
 BENCH_ARGS ?=
 
@@ -89,7 +92,7 @@ if (( rc > 1 )); then exit "$$rc"; fi; \
 if [[ -z "$$files" ]]; then printf '\n==> fuzz: no fuzz targets yet\n'; exit 0; fi; \
 for dir in $$(dirname $$files | sort -u); do \
 	for name in $$(sed -nE 's/^func (Fuzz[[:alnum:]_]*)\(.*/\1/p' "$$dir"/*_test.go | sort -u); do \
-		printf '\n==> %s: fuzz %s for %s\n' "$$dir" "$$name" "$(FUZZTIME)"; \
+		printf '\n==> %s: fuzz %s, -fuzztime=%s\n' "$$dir" "$$name" "$(FUZZTIME)"; \
 		(cd "$$dir" && $(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $(TESTFLAGS) .); \
 	done; \
 done
