@@ -18,10 +18,10 @@ GO ?= go
 TESTFLAGS ?=
 #> TEST_TIMEOUT: per-package `go test -timeout` (default 30m)
 TEST_TIMEOUT ?= 30m
-#> FUZZTIME: how much each fuzz target runs in `make test` / `make fuzz`, as go test's
-#> -fuzztime: a count of inputs (default 20000x) or a duration (e.g. 1m). A count is
-#> the default because Go 1.26's fuzzing coordinator can fail a run that ends on a
-#> duration with "context deadline exceeded" and no failing input (golang/go#75804).
+#> FUZZTIME: go test -fuzztime of each fuzz target in `make test` / `make fuzz` (default 20000x inputs)
+# A count, not a duration: Go 1.26's fuzzing coordinator can fail a run that
+# ends on a duration with "context deadline exceeded" and no failing input
+# (golang/go#75804).
 FUZZTIME ?= 20000x
 #> BENCH_ARGS: flags passed to the benchmark programs, e.g. BENCH_ARGS="-h"
 BENCH_ARGS ?=
