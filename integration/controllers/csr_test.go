@@ -26,8 +26,9 @@ import (
 // way kubeadm join and the kubelet do it: the node asks for a client
 // certificate with the token, csrapproving approves it and csrsigning
 // signs it with the cluster CA; the node then authenticates with that
-// certificate and renews it, which is approved and signed too. A serving
-// certificate request waits for an administrator's approval; one that
+// certificate and renews it, which is approved and signed too. The
+// node's own serving certificate request is approved and signed too; a
+// bootstrap token's waits for an administrator's approval; one that
 // breaks the serving signer's rules fails.
 func TestCertificateBootstrap(t *testing.T) {
 	e := newEnv(t)
@@ -112,29 +113,46 @@ func TestCertificateBootstrap(t *testing.T) {
 		t.Errorf("renewed certificate valid until %v, want %v (48h, cut at the CA's expiry)", cert.NotAfter, want)
 	}
 
-	// 3. Serving certificates are not auto-approved: an administrator
-	// approves; one without names fails the signer's rules.
+	// 3. Serving certificates. The node's own request is auto-approved;
+	// the same request by a bootstrap token, and the node's one without
+	// names, wait for an administrator, and the one without names then
+	// fails the signer's rules. The two that wait are filed first, so the
+	// approver has seen them by the time it has approved the node's own.
 	servingUsages := []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth}
-	serving := func(name string, ips []net.IP) *certificatesv1.CertificateSigningRequest {
+	serving := func(name string, dns []string, ips []net.IP) *certificatesv1.CertificateSigningRequest {
 		return &certificatesv1.CertificateSigningRequest{
 			ObjectMeta: metav1.ObjectMeta{Name: name},
 			Spec: certificatesv1.CertificateSigningRequestSpec{
 				Request: csrPEM(t, key2, x509.CertificateRequest{
-					Subject: pkix.Name{CommonName: "system:node:join-1", Organization: []string{"system:nodes"}}, IPAddresses: ips,
+					Subject:  pkix.Name{CommonName: "system:node:join-1", Organization: []string{"system:nodes"}},
+					DNSNames: dns, IPAddresses: ips,
 				}),
 				SignerName: certificatesv1.KubeletServingSignerName, Usages: servingUsages,
 			},
 		}
 	}
-	csrs := node.CertificatesV1().CertificateSigningRequests()
-	for _, c := range []*certificatesv1.CertificateSigningRequest{
-		serving("serving-join-1", []net.IP{net.ParseIP("127.0.0.1")}), serving("serving-no-names", nil),
+	loopback := []net.IP{net.ParseIP("127.0.0.1")}
+	for _, c := range []struct {
+		by  kubernetes.Interface
+		csr *certificatesv1.CertificateSigningRequest
+	}{
+		{bootstrap, serving("serving-by-bootstrapper", []string{"join-1"}, loopback)},
+		{node, serving("serving-no-names", nil, nil)},
+		{node, serving("serving-join-1", []string{"join-1"}, loopback)},
 	} {
-		if _, err := csrs.Create(e.ctx, c, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
+		if _, err := c.by.CertificatesV1().CertificateSigningRequests().Create(e.ctx, c.csr, metav1.CreateOptions{}); err != nil {
+			t.Fatalf("create %s: %v", c.csr.Name, err)
 		}
 	}
-	for _, name := range []string{"serving-join-1", "serving-no-names"} {
+	own := e.waitSigned(node, "serving-join-1")
+	if c := approvedCondition(own); c == nil || c.Reason != "AutoApproved" {
+		t.Fatalf("serving-join-1 conditions %+v", own.Status.Conditions)
+	}
+	cert = e.verifyCert(own.Status.Certificate, x509.ExtKeyUsageServerAuth)
+	if len(cert.IPAddresses) != 1 || !cert.IPAddresses[0].Equal(loopback[0]) || !slices.Equal(cert.DNSNames, []string{"join-1"}) {
+		t.Errorf("serving certificate names %v %v", cert.DNSNames, cert.IPAddresses)
+	}
+	for _, name := range []string{"serving-by-bootstrapper", "serving-no-names"} {
 		// Not auto-approved (checked as it stands when the test
 		// approves it by hand; the decision itself is unit-tested).
 		cur, err := e.kube.CertificatesV1().CertificateSigningRequests().Get(e.ctx, name, metav1.GetOptions{})
@@ -151,10 +169,11 @@ func TestCertificateBootstrap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cert = e.verifyCert(e.waitSigned(e.kube, "serving-join-1").Status.Certificate, x509.ExtKeyUsageServerAuth)
-	if len(cert.IPAddresses) != 1 || !cert.IPAddresses[0].Equal(net.ParseIP("127.0.0.1")) {
-		t.Errorf("serving certificate names %v", cert.IPAddresses)
+	byAdmin := e.waitSigned(e.kube, "serving-by-bootstrapper")
+	if c := approvedCondition(byAdmin); c == nil || c.Reason != "AdminApproved" {
+		t.Errorf("serving-by-bootstrapper conditions %+v", byAdmin.Status.Conditions)
 	}
+	e.verifyCert(byAdmin.Status.Certificate, x509.ExtKeyUsageServerAuth)
 	e.eventually(time.Minute, "serving-no-names Failed", func() (bool, error) {
 		cur, err := e.kube.CertificatesV1().CertificateSigningRequests().Get(e.ctx, "serving-no-names", metav1.GetOptions{})
 		if err != nil {

@@ -20,7 +20,8 @@ import (
 // Name is the controller's name (--controllers) and its work queue's.
 const Name = "csrapproving"
 
-// Controller approves nodes' client certificate requests.
+// Controller approves nodes' client and own serving certificate
+// requests.
 type Controller struct {
 	csrs      csrutil.Client
 	informer  cache.SharedIndexInformer
@@ -41,7 +42,7 @@ func New(c *controller.Context) (controller.Runnable, error) {
 func NewWith(c *controller.Context, csrs csrutil.Client, inf cache.SharedIndexInformer) (*Controller, error) {
 	approvals, err := csrutil.RegisterCounterVec(c.Registerer, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "gantry", Subsystem: "csrapproving", Name: "approvals_total",
-		Help: "Certificate signing requests approved, by kind (node-client: a new node; self-node-client: a renewal).",
+		Help: "Certificate signing requests approved, by kind (node-client: a new node; self-node-client: a renewal; self-node-serving: a node's serving certificate).",
 	}, []string{"kind"}))
 	if err != nil {
 		return nil, fmt.Errorf("csrapproving metrics: %w", err)

@@ -1,8 +1,10 @@
 package csrapproving
 
 import (
+	"crypto/x509"
 	"fmt"
 	"slices"
+	"strings"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 
@@ -21,8 +23,9 @@ const ReasonAutoApproved = "AutoApproved"
 // leave it (skip says why, for the log).
 type decision struct {
 	approve bool
-	// kind is "node-client" (a new node, by a bootstrapper) or
-	// "self-node-client" (a renewal), when approving.
+	// kind is "node-client" (a new node, by a bootstrapper),
+	// "self-node-client" (a renewal) or "self-node-serving" (a node's own
+	// serving certificate), when approving.
 	kind    string
 	message string
 	skip    string
@@ -31,7 +34,7 @@ type decision struct {
 // decide judges csr. It is pure: it reads only csr.
 func decide(csr *certificatesv1.CertificateSigningRequest) decision {
 	switch {
-	case csr.Spec.SignerName != csrutil.KubeletClientSigner:
+	case csr.Spec.SignerName != csrutil.KubeletClientSigner && csr.Spec.SignerName != csrutil.KubeletServingSigner:
 		return decision{skip: "signer " + csr.Spec.SignerName + " is not auto-approved"}
 	case len(csr.Status.Certificate) > 0:
 		return decision{skip: "already signed"}
@@ -46,6 +49,9 @@ func decide(csr *certificatesv1.CertificateSigningRequest) decision {
 	if err != nil {
 		return decision{skip: err.Error()}
 	}
+	if csr.Spec.SignerName == csrutil.KubeletServingSigner {
+		return decideServing(csr, req)
+	}
 	if err := csrutil.ValidateKubeletClient(req, csr.Spec.Usages); err != nil {
 		return decision{skip: "not a node client certificate: " + err.Error()}
 	}
@@ -58,4 +64,25 @@ func decide(csr *certificatesv1.CertificateSigningRequest) decision {
 			message: fmt.Sprintf("Auto approving kubelet client certificate: requested by %s in group %s.", csr.Spec.Username, BootstrappersGroup)}
 	}
 	return decision{skip: fmt.Sprintf("requester %q is neither %q nor in group %s", csr.Spec.Username, req.Subject.CommonName, BootstrappersGroup)}
+}
+
+// decideServing judges a request for signer kubernetes.io/kubelet-serving:
+// approved only when the node asks for its own serving certificate (the
+// requester is the subject, "system:node:<name>") and its only DNS name,
+// if any, is <name>. IP addresses are taken as given.
+func decideServing(csr *certificatesv1.CertificateSigningRequest, req *x509.CertificateRequest) decision {
+	if err := csrutil.ValidateKubeletServing(req, csr.Spec.Usages); err != nil {
+		return decision{skip: "not a node serving certificate: " + err.Error()}
+	}
+	if csr.Spec.Username != req.Subject.CommonName {
+		return decision{skip: fmt.Sprintf("serving certificate for %q requested by %q, not by that node", req.Subject.CommonName, csr.Spec.Username)}
+	}
+	node := strings.TrimPrefix(req.Subject.CommonName, csrutil.NodeUserPrefix)
+	for _, name := range req.DNSNames {
+		if name != node {
+			return decision{skip: fmt.Sprintf("DNS name %q is not the node name %q", name, node)}
+		}
+	}
+	return decision{approve: true, kind: "self-node-serving",
+		message: fmt.Sprintf("Auto approving self kubelet serving certificate: requested by %s.", csr.Spec.Username)}
 }
