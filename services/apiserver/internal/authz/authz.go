@@ -5,8 +5,10 @@
 //
 //   - members of system:bootstrappers (bootstrap tokens) may create, get,
 //     list and watch certificatesigningrequests.certificates.k8s.io, get
-//     the ConfigMap kube-public/cluster-info, and GET the discovery and
-//     version paths; anything else is 403 Forbidden;
+//     the ConfigMap kube-public/cluster-info, get the Secret
+//     kube-system/gantry-certs (and no other Secret, nor list or watch
+//     Secrets), and GET the discovery and version paths; anything else
+//     is 403 Forbidden;
 //   - anonymous callers (no credentials) may only get the ConfigMap
 //     kube-public/cluster-info; anything else is 401 Unauthorized, as it
 //     was before anonymous requests were served at all.
@@ -47,6 +49,16 @@ const (
 	ClusterInfoName      = "cluster-info"
 )
 
+// CertsSecret is the Secret a bootstrap token may read:
+// kube-system/gantry-certs, kubeadm's kubeadm-certs. It holds the
+// cluster CA and the credentials control-plane hosts share, encrypted
+// with a key only the administrator holds and hands to a host joining
+// the control plane; without that key its contents are of no use.
+const (
+	CertsSecretNamespace = "kube-system"
+	CertsSecretName      = "gantry-certs"
+)
+
 // Authorize returns nil when u may do what a describes; otherwise a 401
 // (anonymous) or 403 (others) API error naming the user, verb and
 // resource. u nil is anonymous.
@@ -67,18 +79,28 @@ func Authorize(u *authn.User, a Attributes) error {
 }
 
 func isClusterInfoGet(a Attributes) bool {
-	return a.ResourceRequest && a.Verb == "get" && a.APIGroup == "" && a.Resource == "configmaps" &&
-		a.Subresource == "" && a.Namespace == ClusterInfoNamespace && a.Name == ClusterInfoName
+	return isCoreGet(a, "configmaps", ClusterInfoNamespace, ClusterInfoName)
+}
+
+func isCertsSecretGet(a Attributes) bool {
+	return isCoreGet(a, "secrets", CertsSecretNamespace, CertsSecretName)
+}
+
+// isCoreGet reports whether a is a get of the core-group object
+// resource namespace/name itself (no subresource).
+func isCoreGet(a Attributes, resource, namespace, name string) bool {
+	return a.ResourceRequest && a.Verb == "get" && a.APIGroup == "" && a.Resource == resource &&
+		a.Subresource == "" && a.Namespace == namespace && a.Name == name
 }
 
 // bootstrapAllowed lists what system:bootstrappers may do (kubeadm's
-// system:node-bootstrapper and system:discovery roles, and the
-// cluster-info reader).
+// system:node-bootstrapper and system:discovery roles, the cluster-info
+// reader, and the kubeadm:kubeadm-certs role).
 func bootstrapAllowed(a Attributes) bool {
 	if !a.ResourceRequest {
 		return (a.Verb == "get" || a.Verb == "head") && isDiscoveryPath(a.Path)
 	}
-	if isClusterInfoGet(a) {
+	if isClusterInfoGet(a) || isCertsSecretGet(a) {
 		return true
 	}
 	if a.APIGroup == "certificates.k8s.io" && a.Resource == "certificatesigningrequests" && a.Subresource == "" {

@@ -16,6 +16,7 @@ func TestAuthorize(t *testing.T) {
 	}
 	path := func(verb, p string) Attributes { return Attributes{Verb: verb, Path: p} }
 	clusterInfo := res("get", "", "configmaps", "", "kube-public", "cluster-info")
+	certs := res("get", "", "secrets", "", "kube-system", "gantry-certs")
 	const ok, unauthorized, forbidden = "ok", "401", "403"
 	for _, tc := range []struct {
 		name string
@@ -43,6 +44,20 @@ func TestAuthorize(t *testing.T) {
 		{"bootstrap other configmap", boot, res("get", "", "configmaps", "", "kube-system", "kubeadm-config"), forbidden},
 		{"bootstrap list pods", boot, res("list", "", "pods", "", "default", ""), forbidden},
 		{"bootstrap secrets", boot, res("get", "", "secrets", "", "kube-system", "bootstrap-token-abcdef"), forbidden},
+		{"bootstrap get gantry-certs", boot, certs, ok},
+		{"bootstrap list secrets", boot, res("list", "", "secrets", "", "kube-system", ""), forbidden},
+		{"bootstrap list gantry-certs by name", boot, res("list", "", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap watch gantry-certs", boot, res("watch", "", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap update gantry-certs", boot, res("update", "", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap patch gantry-certs", boot, res("patch", "", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap delete gantry-certs", boot, res("delete", "", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap other secret", boot, res("get", "", "secrets", "", "kube-system", "gantry-certs-2"), forbidden},
+		{"bootstrap gantry-certs in other namespace", boot, res("get", "", "secrets", "", "default", "gantry-certs"), forbidden},
+		{"bootstrap gantry-certs all namespaces", boot, res("get", "", "secrets", "", "", "gantry-certs"), forbidden},
+		{"bootstrap gantry-certs configmap", boot, res("get", "", "configmaps", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap gantry-certs other group", boot, res("get", "example.com", "secrets", "", "kube-system", "gantry-certs"), forbidden},
+		{"bootstrap gantry-certs subresource", boot, res("get", "", "secrets", "status", "kube-system", "gantry-certs"), forbidden},
+		{"anonymous gantry-certs", nil, certs, unauthorized},
 		{"bootstrap discovery /api", boot, path("get", "/api"), ok},
 		{"bootstrap discovery group", boot, path("get", "/apis/certificates.k8s.io/v1"), ok},
 		{"bootstrap version", boot, path("get", "/version"), ok},

@@ -20,9 +20,10 @@ import (
 )
 
 // TestBootstrapTokenRules checks that the gRPC facade applies the
-// authorizer as REST does: a bootstrap token may file and read CSRs and
-// read cluster-info, nothing else; an anonymous caller may only read
-// cluster-info; an admin approves through the approval subresource.
+// authorizer as REST does: a bootstrap token may file and read CSRs, read
+// cluster-info and get the Secret kube-system/gantry-certs, nothing else;
+// an anonymous caller may only read cluster-info; an admin approves
+// through the approval subresource.
 func TestBootstrapTokenRules(t *testing.T) {
 	cl := newCluster(t)
 	addr, _ := cl.startServer(t)
@@ -90,6 +91,35 @@ func TestBootstrapTokenRules(t *testing.T) {
 	}
 	if _, err := client.CertificateSigningRequests(anon).List(ctx, "", metav1.ListOptions{}); !apierrors.IsUnauthorized(err) {
 		t.Errorf("anonymous list of CSRs: %v, want 401", err)
+	}
+
+	// The one Secret a bootstrap token may read, and only with get.
+	if _, err := client.Secrets(admin).Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: "gantry-certs", Namespace: "kube-system"},
+		Data:       map[string][]byte{"ca.crt": []byte("sealed")},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := client.Secrets(boot).Get(ctx, "kube-system", "gantry-certs", metav1.GetOptions{}); err != nil || string(s.Data["ca.crt"]) != "sealed" {
+		t.Errorf("get gantry-certs with a bootstrap token: %v %+v", err, s)
+	}
+	if _, err := client.Secrets(boot).List(ctx, "kube-system", metav1.ListOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("list secrets with a bootstrap token: %v, want 403", err)
+	}
+	if w, err := client.Secrets(boot).Watch(ctx, "kube-system", metav1.ListOptions{FieldSelector: "metadata.name=gantry-certs"}); !apierrors.IsForbidden(err) {
+		if w != nil {
+			w.Stop()
+		}
+		t.Errorf("watch gantry-certs with a bootstrap token: %v, want 403", err)
+	}
+	if _, err := client.Secrets(boot).Get(ctx, "kube-system", "bootstrap-token-"+id, metav1.GetOptions{}); !apierrors.IsForbidden(err) {
+		t.Errorf("get another secret with a bootstrap token: %v, want 403", err)
+	}
+	if _, err := client.Secrets(anon).Get(ctx, "kube-system", "gantry-certs", metav1.GetOptions{}); !apierrors.IsUnauthorized(err) {
+		t.Errorf("anonymous get of gantry-certs: %v, want 401", err)
+	}
+	if err := client.Secrets(admin).Delete(ctx, "kube-system", "gantry-certs", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
 	}
 
 	if err := client.Secrets(admin).Delete(ctx, "kube-system", "bootstrap-token-"+id, metav1.DeleteOptions{}); err != nil {
