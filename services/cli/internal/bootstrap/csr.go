@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -20,8 +21,9 @@ import (
 // Node client certificates: the signer csrapproving approves for and
 // csrsigning signs with the cluster CA.
 const (
-	kubeletClientSigner = "kubernetes.io/kube-apiserver-client-kubelet"
-	csrPath             = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
+	kubeletClientSigner  = "kubernetes.io/kube-apiserver-client-kubelet"
+	kubeletServingSigner = "kubernetes.io/kubelet-serving"
+	csrPath              = "/apis/certificates.k8s.io/v1/certificatesigningrequests"
 )
 
 // pollInterval is how often RequestNodeCredentials reads the request.
@@ -86,21 +88,59 @@ func RequestNodeCredentials(ctx context.Context, server string, caPEM []byte, to
 	if err != nil {
 		return nil, nil, err
 	}
+	tmpl := &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+	}
+	certPEM, keyPEM, err = requestCertificate(ctx, c, tmpl, kubeletClientSigner,
+		[]string{"digital signature", "client auth"}, timeout, opts...)
+	if IsCode(err, http.StatusUnauthorized) {
+		return nil, nil, fmt.Errorf("bootstrap: %s refused the token (unknown, expired or deleted?): %w", c.server, err)
+	}
+	return certPEM, keyPEM, err
+}
+
+// RequestServingCertificate gets node nodeName's serving certificate
+// (for its agent's streaming server: logs, exec, port-forward) for the
+// DNS name nodeName and the addresses ips, from signer
+// kubernetes.io/kubelet-serving. c must authenticate as the node itself
+// (its client certificate from RequestNodeCredentials): gantry-controllers
+// approve such a request only when the node asks for its own.
+func RequestServingCertificate(ctx context.Context, c *Client, nodeName string, ips []net.IP,
+	timeout time.Duration, opts ...RequestOption) (certPEM, keyPEM []byte, err error) {
+	if len(nodeName) > 253 || !nodeNameRE.MatchString(nodeName) {
+		return nil, nil, fmt.Errorf("bootstrap: node name %q: want a lower-case DNS name", nodeName)
+	}
+	if timeout <= 0 {
+		return nil, nil, fmt.Errorf("bootstrap: timeout %v: want a positive duration", timeout)
+	}
+	tmpl := &x509.CertificateRequest{
+		Subject:     pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
+		DNSNames:    []string{nodeName},
+		IPAddresses: ips,
+	}
+	return requestCertificate(ctx, c, tmpl, kubeletServingSigner,
+		[]string{"digital signature", "server auth"}, timeout, opts...)
+}
+
+// requestCertificate makes an ECDSA P-256 key, creates a
+// CertificateSigningRequest for tmpl with signer and usages, and waits
+// up to timeout for it to be approved and signed. It returns the
+// certificate and the key (SEC 1), both PEM.
+func requestCertificate(ctx context.Context, c *Client, tmpl *x509.CertificateRequest, signer string,
+	usages []string, timeout time.Duration, opts ...RequestOption) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bootstrap: key: %w", err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: "system:node:" + nodeName, Organization: []string{"system:nodes"}},
-	}, key)
+	der, err := x509.CreateCertificateRequest(rand.Reader, tmpl, key)
 	if err != nil {
 		return nil, nil, fmt.Errorf("bootstrap: certificate request: %w", err)
 	}
 	req := csr{APIVersion: "certificates.k8s.io/v1", Kind: "CertificateSigningRequest",
 		Metadata: objectMeta{GenerateName: "node-csr-"}}
 	req.Spec.Request = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
-	req.Spec.SignerName = kubeletClientSigner
-	req.Spec.Usages = []string{"digital signature", "client auth"}
+	req.Spec.SignerName = signer
+	req.Spec.Usages = usages
 	for _, o := range opts {
 		o(&req)
 	}
@@ -109,9 +149,6 @@ func RequestNodeCredentials(ctx context.Context, server string, caPEM []byte, to
 	defer cancel()
 	var created csr
 	if err := c.do(ctx, http.MethodPost, csrPath, req, &created); err != nil {
-		if IsCode(err, http.StatusUnauthorized) {
-			return nil, nil, fmt.Errorf("bootstrap: %s refused the token (unknown, expired or deleted?): %w", c.server, err)
-		}
 		return nil, nil, fmt.Errorf("bootstrap: create CertificateSigningRequest: %w", err)
 	}
 	name := created.Metadata.Name

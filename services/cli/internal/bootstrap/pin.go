@@ -58,3 +58,18 @@ func CAHashPEM(caPEM []byte) (string, error) {
 	}
 	return CAHash(certs[0]), nil
 }
+
+// JoinCommand is the gantry join command line for tok on the cluster at
+// server with CA caPEM (its first certificate is the one pinned); with a
+// certificate key it joins a control-plane host.
+func JoinCommand(server string, caPEM []byte, tok Token, certificateKey string) (string, error) {
+	hash, err := CAHashPEM(caPEM)
+	if err != nil {
+		return "", err
+	}
+	line := fmt.Sprintf("gantry join --server %s --token %s --discovery-token-ca-cert-hash %s", server, tok, hash)
+	if certificateKey != "" {
+		line += " --control-plane --certificate-key " + certificateKey
+	}
+	return line, nil
+}

@@ -38,6 +38,28 @@ func NewClient(server string, caPEM []byte, token string) (*Client, error) {
 	return &Client{server: base, token: token, hc: newHTTPClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})}, nil
 }
 
+// NewCertClient returns a client of server that trusts caPEM and
+// authenticates with the client certificate certPEM and its key keyPEM.
+func NewCertClient(server string, caPEM, certPEM, keyPEM []byte) (*Client, error) {
+	base, err := normalizeServer(server)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, errors.New("bootstrap: no PEM certificate in the CA data")
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap: client certificate: %w", err)
+	}
+	cfg := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	return &Client{server: base, hc: newHTTPClient(cfg)}, nil
+}
+
+// Server is the API server this client calls, as https://host:port.
+func (c *Client) Server() string { return c.server }
+
 // normalizeServer returns server as https://host:port without a path.
 func normalizeServer(server string) (string, error) {
 	s := strings.TrimSpace(server)
@@ -152,4 +174,10 @@ type objectMeta struct {
 	Name         string `json:"name,omitempty"`
 	GenerateName string `json:"generateName,omitempty"`
 	Namespace    string `json:"namespace,omitempty"`
+}
+
+// Get reads path and decodes the JSON answer into out (a
+// *json.RawMessage keeps it as is).
+func (c *Client) Get(ctx context.Context, path string, out any) error {
+	return c.do(ctx, http.MethodGet, path, nil, out)
 }
