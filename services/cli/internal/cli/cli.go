@@ -26,7 +26,9 @@ Usage:
   gantry down [--purge] [flags] stop it and remove its host networking
   gantry status [flags]        show each component's process and health; exit 1 if any is down
   gantry kubectl ARGS...       run kubectl with the admin kubeconfig
-  gantry token create [flags]  create a bootstrap token for joining a host (gantry join, to come)
+  gantry init [flags]          make this host the first control-plane host of a multi-host cluster
+  gantry join [flags]          join this host to a cluster as a worker or control-plane host
+  gantry token create [flags]  create a bootstrap token for joining a host
 
 Flags (up, down, status):
   --bin-dir DIR    the gantry-* binaries (default $GANTRY_BIN_DIR, else the directory of gantry)
@@ -36,11 +38,30 @@ Flags (up, down, status):
   --grace D        down: how long a daemon has to exit after SIGTERM (default 30s)
   --purge          down: also remove the state directory and the admin kubeconfig
 
+Flags (init, join; --bin-dir, --data-dir as above; running one again brings the host back up):
+  --advertise-address IP  this host's address the other hosts reach (init: required;
+                          join: default the address it reaches --server from)
+  --node-name NAME        the node's name (default: the host name in lower case)
+  --timeout D             how long to wait for each step (default 2m)
+  --shared-machine        other nodes run on this machine (network namespaces): own containerd,
+                          containerd namespace, cgroup parent and pod logs under --data-dir
+  --token-ttl D           init: validity of the printed bootstrap token (default 24h)
+  --server URL            join: an API server, https://host:6443
+  --token ID.SECRET       join: the bootstrap token
+  --discovery-token-ca-cert-hash sha256:HEX
+                          join: the pinned cluster CA (repeatable)
+  --control-plane         join: as a control-plane host (store member, API server, scheduler,
+                          controllers); needs --certificate-key
+  --certificate-key HEX   join: the key gantry init printed
+
 Flags (token create; --data-dir as above, for the admin kubeconfig):
   --ttl D                 how long the token is valid (default 24h; 0: it never expires)
   --description TEXT      what the token is for, kept with it
   --print-join-command    print "gantry join --server ... --token ... --discovery-token-ca-cert-hash ..."
                           instead of the token alone
+  --control-plane         with --print-join-command on a control-plane host of a multi-host cluster:
+                          also upload the control plane's credentials under a new certificate key
+                          and print the control-plane join command
 `
 
 // Main runs gantry with args (without the program name) and returns the
@@ -55,6 +76,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "up", "down", "status":
 		return lifecycle(cmd, args, stdout, stderr)
+	case "init", "join":
+		return hostCommand(cmd, args, stdout, stderr)
 	case "token":
 		return token(args, stdout, stderr)
 	case "kubectl":

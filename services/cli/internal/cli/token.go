@@ -16,15 +16,17 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/gantry-dev/gantry/services/cli/internal/bootstrap"
+	"github.com/gantry-dev/gantry/services/cli/internal/cluster"
 	"github.com/gantry-dev/gantry/services/cli/internal/layout"
 )
 
 // tokenOptions are the flags of token create.
 type tokenOptions struct {
-	env         layout.Env
-	ttl         time.Duration
-	description string
-	joinCommand bool
+	env          layout.Env
+	ttl          time.Duration
+	description  string
+	joinCommand  bool
+	controlPlane bool
 }
 
 // parseTokenFlags reads the flags of token create.
@@ -37,11 +39,15 @@ func parseTokenFlags(args []string, env layout.Env, stderr io.Writer) (tokenOpti
 	fs.DurationVar(&o.ttl, "ttl", 24*time.Hour, "how long the token is valid; 0: forever")
 	fs.StringVar(&o.description, "description", "", "what the token is for")
 	fs.BoolVar(&o.joinCommand, "print-join-command", false, "print the gantry join command instead of the token")
+	fs.BoolVar(&o.controlPlane, "control-plane", false, "with --print-join-command: also the control-plane join command")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if o.controlPlane && !o.joinCommand {
+		return o, errors.New("--control-plane goes with --print-join-command")
 	}
 	if o.ttl < 0 {
 		return o, fmt.Errorf("--ttl %v: want 0 (no expiry) or a positive duration", o.ttl)
@@ -86,6 +92,27 @@ func token(args []string, stdout, stderr io.Writer) int {
 // tokenCreate creates a bootstrap token with the admin kubeconfig's
 // credentials and prints it, or the join command.
 func tokenCreate(ctx context.Context, l layout.Layout, o tokenOptions, stdout, stderr io.Writer) error {
+	if o.joinCommand {
+		// A host of a multi-host cluster knows its advertise address.
+		c, err := cluster.New(cluster.Options{Layout: l, NodeName: "-"})
+		if err != nil {
+			return err
+		}
+		if c.MultiHost() {
+			join, joinCP, err := c.PrintableJoin(o.ttl, o.controlPlane)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout, join)
+			if joinCP != "" {
+				fmt.Fprintln(stdout, joinCP)
+			}
+			return nil
+		}
+		if o.controlPlane {
+			return errors.New("--control-plane: this host is not a control-plane host of a multi-host cluster (gantry init)")
+		}
+	}
 	admin, err := readAdminKubeconfig(l.Kubeconfig)
 	if err != nil {
 		return err
@@ -102,7 +129,7 @@ func tokenCreate(ctx context.Context, l layout.Layout, o tokenOptions, stdout, s
 		_, err := fmt.Fprintln(stdout, tok)
 		return err
 	}
-	line, err := joinCommand(admin.server, admin.caPEM, tok)
+	line, err := bootstrap.JoinCommand(admin.server, admin.caPEM, tok, "")
 	if err != nil {
 		return err
 	}
@@ -113,16 +140,6 @@ func tokenCreate(ctx context.Context, l layout.Layout, o tokenOptions, stdout, s
 	}
 	_, err = fmt.Fprintln(stdout, line)
 	return err
-}
-
-// joinCommand is the gantry join command line for tok on the cluster at
-// server with CA caPEM (its first certificate is the one pinned).
-func joinCommand(server string, caPEM []byte, tok bootstrap.Token) (string, error) {
-	hash, err := bootstrap.CAHashPEM(caPEM)
-	if err != nil {
-		return "", err
-	}
-	return fmt.Sprintf("gantry join --server %s --token %s --discovery-token-ca-cert-hash %s", server, tok, hash), nil
 }
 
 // adminCredentials are what the admin kubeconfig holds.

@@ -23,7 +23,6 @@ const (
 	dnsProbeName = "kubernetes.default.svc.cluster.local."
 
 	systemContainerd  = "/run/containerd/containerd.sock"
-	ownContainerd     = "/run/gantry/containerd/containerd.sock"
 	ownContainerdRun  = "/run/gantry/containerd"
 	containerdBinary  = "/usr/bin/containerd"
 	containerdName    = "containerd"
@@ -45,6 +44,9 @@ type Cluster struct {
 	wait time.Duration
 	// grace is how long a daemon has to exit after SIGTERM.
 	grace time.Duration
+	// cfg is the host's part in a multi-host cluster; nil for the
+	// one-host cluster of gantry up.
+	cfg *Config
 }
 
 // Options configure a Cluster.
@@ -77,8 +79,20 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Out == nil {
 		opts.Out = io.Discard
 	}
-	return &Cluster{l: opts.Layout, nodeName: opts.NodeName, out: opts.Out, wait: opts.Wait, grace: opts.Grace}, nil
+	cfg, err := loadConfig(opts.Layout.StateDir)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{l: opts.Layout, nodeName: opts.NodeName, out: opts.Out, wait: opts.Wait, grace: opts.Grace, cfg: cfg}
+	if cfg != nil {
+		c.nodeName = cfg.NodeName
+	}
+	return c, nil
 }
+
+// controlPlane reports whether this host runs the store, the API server,
+// the scheduler and the controllers.
+func (c *Cluster) controlPlane() bool { return c.cfg == nil || c.cfg.Role == RoleControlPlane }
 
 // daemon is one background process of the cluster.
 type daemon struct {
@@ -92,9 +106,27 @@ type daemon struct {
 	ready func() error
 }
 
-// daemons returns the cluster's daemons in start order; containerd is
+// daemons returns this host's daemons in start order; containerd is
 // not among them (see ensureContainerd).
 func (c *Cluster) daemons() []daemon {
+	var out []daemon
+	for _, d := range c.allDaemons() {
+		switch d.name {
+		case "gantry-store", "gantry-apiserver", "gantry-scheduler", "gantry-controllers":
+			if !c.controlPlane() {
+				continue
+			}
+		case "gantry-ingress":
+			if c.cfg != nil && !c.cfg.Ingress {
+				continue
+			}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (c *Cluster) allDaemons() []daemon {
 	return []daemon{
 		{name: "gantry-store", ports: []int{2379, 2380, 2381}, health: metricsURL + "/health",
 			ready: func() error { return httpOK(metricsURL+"/health", "") }},
@@ -114,7 +146,7 @@ func (c *Cluster) daemons() []daemon {
 }
 
 func (c *Cluster) daemon(name string) daemon {
-	for _, d := range c.daemons() {
+	for _, d := range c.allDaemons() {
 		if d.name == name {
 			d.binary = c.l.Binary(name)
 			return d
@@ -125,6 +157,9 @@ func (c *Cluster) daemon(name string) daemon {
 
 // args returns a daemon's command line arguments.
 func (c *Cluster) args(name, containerdSock string) []string {
+	if c.cfg != nil {
+		return c.multiHostArgs(name, containerdSock)
+	}
 	pki := c.l.PKIDir()
 	ca := c.l.CAFile()
 	switch name {
@@ -158,9 +193,12 @@ func (c *Cluster) args(name, containerdSock string) []string {
 }
 
 // storeArgs returns gantry-store's arguments; a new member (no member/
-// in its data directory yet) also gets its name and the one-member
-// cluster to bootstrap, which the data directory remembers afterwards.
+// in its data directory yet) also gets its name and the cluster to
+// bootstrap or join, which the data directory remembers afterwards.
 func (c *Cluster) storeArgs(newMember bool) []string {
+	if c.cfg != nil {
+		return c.multiHostStoreArgs(newMember)
+	}
 	args := []string{"--data-dir", c.l.StoreDir(),
 		"--listen-client-urls", clientURL,
 		"--listen-peer-urls", peerURL,
@@ -183,15 +221,33 @@ func (c *Cluster) agentRoot() string { return filepath.Join(c.l.StateDir, "agent
 // it stops and deletes the pods' containers, removes their sandboxes and
 // the pod networking.
 func (c *Cluster) agentCleanupArgs(containerdSock string) []string {
-	return []string{"--cleanup", "--hostname-override", c.nodeName, "--pod-cidr", podCIDR,
+	args := []string{"--cleanup", "--hostname-override", c.nodeName,
 		"--cluster-cidr", clusterCIDR, "--containerd", containerdSock, "--root-dir", c.agentRoot()}
+	if c.cfg == nil {
+		return append(args, "--pod-cidr", podCIDR)
+	}
+	return append(args, c.sharedMachineAgentArgs()...)
 }
 
 // containerdSocket is the socket of the containerd the agent uses: our
 // own while it runs, else the system's.
 func (c *Cluster) containerdSocket() string {
 	if c.status(containerdName).Running {
-		return ownContainerd
+		return c.ownContainerdSocket()
 	}
 	return systemContainerd
+}
+
+// ownContainerdRun is the run directory (socket, state) of the
+// containerd Gantry starts: under /run for the host's one cluster, under
+// the state directory when several nodes share the machine.
+func (c *Cluster) ownContainerdRun() string {
+	if c.cfg != nil && c.cfg.SharedMachine {
+		return filepath.Join(c.l.StateDir, "containerd", "run")
+	}
+	return ownContainerdRun
+}
+
+func (c *Cluster) ownContainerdSocket() string {
+	return filepath.Join(c.ownContainerdRun(), "containerd.sock")
 }

@@ -121,7 +121,7 @@ func TestArgs(t *testing.T) {
 }
 
 func TestContainerdConfig(t *testing.T) {
-	got := string(containerdConfig("/var/lib/gantry/containerd"))
+	got := string(containerdConfig("/var/lib/gantry/containerd", ownContainerdRun))
 	want := `version = 2
 root = "/var/lib/gantry/containerd/root"
 state = "/run/gantry/containerd/state"
@@ -227,9 +227,9 @@ func TestPurge(t *testing.T) {
 func TestAgentCleanupArgs(t *testing.T) {
 	c := testCluster(t)
 	s := c.l.StateDir
-	got := strings.Join(c.agentCleanupArgs(ownContainerd), " ")
-	want := "--cleanup --hostname-override host1 --pod-cidr 10.244.0.0/24 --cluster-cidr 10.244.0.0/16 " +
-		"--containerd /run/gantry/containerd/containerd.sock --root-dir " + s + "/agent"
+	got := strings.Join(c.agentCleanupArgs(c.ownContainerdSocket()), " ")
+	want := "--cleanup --hostname-override host1 --cluster-cidr 10.244.0.0/16 " +
+		"--containerd /run/gantry/containerd/containerd.sock --root-dir " + s + "/agent --pod-cidr 10.244.0.0/24"
 	if got != want {
 		t.Errorf("agent cleanup args\n got %s\nwant %s", got, want)
 	}

@@ -31,6 +31,9 @@ func (c *Cluster) Down(purge bool) error {
 	// While containerd still runs: the agent's cleanup stops the pods'
 	// containers through it.
 	do(func() (string, error) { return c.cleanup("gantry-agent", c.agentCleanupArgs(c.containerdSocket())) })
+	if c.cfg != nil && c.cfg.SharedMachine {
+		do(c.removeCgroupParent)
+	}
 	stop("gantry-controllers")
 	stop("gantry-scheduler")
 	stop("gantry-apiserver")

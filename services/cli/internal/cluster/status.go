@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/gantry-dev/gantry/services/cli/internal/tokens"
 )
 
 // Row is one line of Status: a daemon (or the node, or cluster DNS), its
@@ -43,9 +41,7 @@ func (c *Cluster) Status() []Row {
 		rows = append(rows, r)
 	}
 	node := Row{Name: "node " + c.nodeName, Process: "-", Check: "Ready condition"}
-	if tok, err := tokens.AdminToken(c.l.TokensFile()); err != nil {
-		node.Err = err
-	} else if body, err := httpGet(apiURL+"/api/v1/nodes/"+c.nodeName, c.l.CAFile(), tok); err != nil {
+	if body, err := c.apiGet("/api/v1/nodes/" + c.nodeName); err != nil {
 		node.Err = err
 	} else {
 		node.Err = nodeReady(body)
@@ -60,7 +56,7 @@ func (c *Cluster) containerdRow() Row {
 	st := c.status(containerdName)
 	if st.Running {
 		return Row{Name: containerdName, Process: "pid " + strconv.Itoa(st.PID),
-			Check: "ctr version @" + ownContainerd, Err: containerdAnswers(ownContainerd)}
+			Check: "ctr version @" + c.ownContainerdSocket(), Err: containerdAnswers(c.ownContainerdSocket())}
 	}
 	r := Row{Name: containerdName, Process: "system", Check: "ctr version @" + systemContainerd,
 		Err: containerdAnswers(systemContainerd)}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,12 +66,57 @@ func (c *Cluster) Up() error {
 		return err
 	}
 	p := steps.New(c.out)
+	if c.controlPlane() {
+		if err := c.upControlPlane(p); err != nil {
+			return err
+		}
+	}
+	var sock string
+	if err := p.Do(func() (msg string, err error) {
+		sock, msg, err = c.ensureContainerd()
+		return msg, err
+	}); err != nil {
+		return err
+	}
+	for _, d := range c.daemons() {
+		if d.name != "gantry-agent" && d.name != "gantry-proxy" && d.name != "gantry-ingress" {
+			continue
+		}
+		if err := p.Do(func() (string, error) { return c.start(d.name, c.args(d.name, sock)) }); err != nil {
+			return err
+		}
+	}
+	if err := p.Do(c.waitNodeReady); err != nil {
+		return err
+	}
+	if err := p.Do(c.waitDNS); err != nil {
+		return err
+	}
+	if c.cfg == nil {
+		fmt.Fprint(c.out, c.hint(sock))
+	}
+	return nil
+}
+
+// upControlPlane starts the store, the API server, the scheduler and
+// the controllers, and writes the admin kubeconfig.
+func (c *Cluster) upControlPlane(p *steps.Printer) error {
+	if c.cfg != nil {
+		if err := p.Do(c.ensureControlPlaneCerts); err != nil {
+			return err
+		}
+	}
 	if err := p.Do(c.startStore); err != nil {
 		return err
 	}
+	if c.cfg != nil && c.cfg.LearnerID != 0 {
+		if err := p.Do(c.promoteMember); err != nil {
+			return err
+		}
+	}
 	var restartAPI bool
 	if err := p.Do(func() (string, error) {
-		changed, err := tokens.Ensure(c.l.PKIDir(), tokens.Clients(c.nodeName))
+		changed, err := tokens.Ensure(c.l.PKIDir(), c.tokenClients())
 		if err != nil {
 			return "tokens " + c.l.TokensFile(), err
 		}
@@ -101,26 +147,18 @@ func (c *Cluster) Up() error {
 			}
 		}
 	}
-	var sock string
-	if err := p.Do(func() (msg string, err error) {
-		sock, msg, err = c.ensureContainerd()
-		return msg, err
-	}); err != nil {
-		return err
-	}
-	for _, name := range []string{"gantry-agent", "gantry-proxy", "gantry-ingress"} {
-		if err := p.Do(func() (string, error) { return c.start(name, c.args(name, sock)) }); err != nil {
-			return err
-		}
-	}
-	if err := p.Do(c.waitNodeReady); err != nil {
-		return err
-	}
-	if err := p.Do(c.waitDNS); err != nil {
-		return err
-	}
-	fmt.Fprint(c.out, c.hint(sock))
 	return nil
+}
+
+// tokenClients are the clients with a line in the token file: on a
+// control-plane host that joined, whose token file is the first host's,
+// all but its agent, which has a client certificate.
+func (c *Cluster) tokenClients() []tokens.Client {
+	all := tokens.Clients(c.nodeName)
+	if c.cfg == nil || !exists(c.certFile(nodeCertName)) {
+		return all
+	}
+	return slices.DeleteFunc(all, func(cl tokens.Client) bool { return cl.Name == "agent" })
 }
 
 // preflight fails early, before anything starts, if a daemon that must
@@ -241,47 +279,44 @@ func (c *Cluster) writeKubeconfig() (string, error) {
 // starts one of our own with its own config, root and socket. It returns
 // the socket the agent is to use.
 func (c *Cluster) ensureContainerd() (sock, msg string, err error) {
-	if st := c.status(containerdName); !st.Running && containerdAnswers(systemContainerd) == nil {
+	shared := c.cfg != nil && c.cfg.SharedMachine
+	if st := c.status(containerdName); !st.Running && !shared && containerdAnswers(systemContainerd) == nil {
 		return systemContainerd, "containerd: the system's, at " + systemContainerd, nil
 	}
 	dir := filepath.Join(c.l.StateDir, "containerd")
 	if err := os.MkdirAll(filepath.Join(dir, "root"), 0o711); err != nil {
 		return "", containerdName, err
 	}
-	if err := os.MkdirAll(ownContainerdRun, 0o711); err != nil {
+	if err := os.MkdirAll(c.ownContainerdRun(), 0o711); err != nil {
 		return "", containerdName, err
 	}
 	config := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(config, containerdConfig(dir), 0o644); err != nil {
+	sock = c.ownContainerdSocket()
+	if err := os.WriteFile(config, containerdConfig(dir, c.ownContainerdRun()), 0o644); err != nil {
 		return "", containerdName, err
 	}
 	msg, err = c.startBinary(containerdName, containerdBinary, []string{"--config", config},
-		func() error { return containerdAnswers(ownContainerd) })
-	return ownContainerd, msg, err
+		func() error { return containerdAnswers(sock) })
+	return sock, msg, err
 }
 
 // containerdConfig is the configuration of our own containerd, whose
-// root is dir/root.
-func containerdConfig(dir string) []byte {
+// root is dir/root and whose socket and state are in run.
+func containerdConfig(dir, run string) []byte {
 	return fmt.Appendf(nil, `version = 2
 root = %q
 state = %q
 disabled_plugins = ["io.containerd.grpc.v1.cri"]
 [grpc]
   address = %q
-`, filepath.Join(dir, "root"), ownContainerdRun+"/state", ownContainerd)
+`, filepath.Join(dir, "root"), filepath.Join(run, "state"), filepath.Join(run, "containerd.sock"))
 }
 
 // waitNodeReady waits until the API server says the node is Ready.
 func (c *Cluster) waitNodeReady() (string, error) {
 	msg := "node " + c.nodeName + " Ready"
-	tok, err := tokens.AdminToken(c.l.TokensFile())
-	if err != nil {
-		return msg, err
-	}
-	url := apiURL + "/api/v1/nodes/" + c.nodeName
 	ready := func() error {
-		body, err := httpGet(url, c.l.CAFile(), tok)
+		body, err := c.apiGet("/api/v1/nodes/" + c.nodeName)
 		if err != nil {
 			return err
 		}
