@@ -143,8 +143,8 @@ test-unit: ## go test in proto, libs and services/* (no integration, no fuzzing)
 	@$(call foreach_module,$(UNIT_MODULES),go test,$(GO) test -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./...)
 
 .PHONY: test-e2e
-test-e2e: deps build ## Only the end-to-end proof (part of `make test`): gantry up on this host (integration/up), then an HA cluster on simulated hosts under faults (integration/e2e)
-	cd integration && $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./up/ ./e2e/
+test-e2e: deps build ## Only the end-to-end proof (part of `make test`): gantry up on this host (integration/up), gantry init/join on simulated hosts (integration/join), then an HA cluster under faults (integration/e2e)
+	cd integration && $(GO) test -p 1 -count=1 -timeout $(TEST_TIMEOUT) $(TESTFLAGS) ./up/ ./join/ ./e2e/
 
 .PHONY: test-integration
 test-integration: deps build ## go test in integration/ only (multi-process tests against bin/), one package at a time (node tests share the host's network)

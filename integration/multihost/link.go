@@ -11,6 +11,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"testing"
+
+	"github.com/gantry-dev/gantry/integration/cluster"
 )
 
 // lan is the hosts' shared link: a bridge in a namespace of its own, a
@@ -149,4 +152,35 @@ func run(ctx context.Context, args ...string) (string, error) {
 		return string(out), fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return string(out), nil
+}
+
+// Machines creates bare simulated hosts, one per name (its network
+// namespace gets that name too), on a link of their own; nothing runs
+// on them. They are removed when the test ends.
+func Machines(tb testing.TB, names ...string) []*Machine {
+	tb.Helper()
+	if reason := unavailable(); reason != "" {
+		tb.Fatalf("multihost: %s", reason)
+	}
+	ctx := context.Background()
+	l, err := newLAN(ctx, cluster.RandomHex(3))
+	if l != nil {
+		tb.Cleanup(func() {
+			if err := l.close(); err != nil {
+				tb.Errorf("multihost: remove the namespaces: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		tb.Fatalf("multihost: %v", err)
+	}
+	var out []*Machine
+	for i, name := range names {
+		m := &Machine{Name: name, Netns: name}
+		if err := l.addHost(ctx, m, 11+i); err != nil {
+			tb.Fatalf("multihost: %v", err)
+		}
+		out = append(out, m)
+	}
+	return out
 }

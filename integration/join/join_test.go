@@ -1,0 +1,296 @@
+package join
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gantry-dev/gantry/integration/cluster"
+	"github.com/gantry-dev/gantry/integration/multihost"
+)
+
+// host is one simulated host with its gantry state directory.
+type host struct {
+	*multihost.Machine
+	dataDir string
+}
+
+type env struct {
+	t      *testing.T
+	ctx    context.Context
+	gantry string
+	binDir string
+	cache  string
+}
+
+func TestInitJoin(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root: it creates network namespaces and runs containerd and the node agents")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	e := &env{t: t, ctx: ctx, cache: t.TempDir()}
+	var err error
+	if e.gantry, err = cluster.Binary("cli", "gantry"); err != nil {
+		t.Fatal(err)
+	}
+	e.binDir = filepath.Dir(e.gantry)
+	for _, b := range [][2]string{{"store", "gantry-store"}, {"apiserver", "gantry-apiserver"},
+		{"scheduler", "gantry-scheduler"}, {"controllers", "gantry-controllers"}, {"agent", "gantry-agent"},
+		{"agent", "gantry-logger"}, {"proxy", "gantry-proxy"}, {"ingress", "gantry-ingress"}} {
+		bin, err := cluster.Binary(b[0], b[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if filepath.Dir(bin) != e.binDir {
+			t.Fatalf("%s is in %s, not beside gantry in %s", b[1], filepath.Dir(bin), e.binDir)
+		}
+	}
+	id := cluster.RandomHex(2)
+	machines := multihost.Machines(t, "gj"+id+"-cp1", "gj"+id+"-cp2", "gj"+id+"-w1")
+	dir := t.TempDir()
+	var hosts []*host
+	for _, m := range machines {
+		hosts = append(hosts, &host{Machine: m, dataDir: filepath.Join(dir, m.Name)})
+	}
+	cp1, cp2, w1 := hosts[0], hosts[1], hosts[2]
+	// Registered after the machines: runs before their namespaces go.
+	t.Cleanup(func() { e.downAll(hosts) })
+
+	// 1. gantry init on the first host prints the two join commands.
+	out := e.gantry1(cp1, "init", "--advertise-address", cp1.IP.String(), "--token-ttl", "1h")
+	var join, joinCP []string
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(strings.TrimSpace(line))
+		if len(f) > 2 && f[0] == "gantry" && f[1] == "join" {
+			if slices.Contains(f, "--control-plane") {
+				joinCP = f[2:]
+			} else {
+				join = f[2:]
+			}
+		}
+	}
+	if join == nil || joinCP == nil {
+		t.Fatalf("gantry init printed no join commands:\n%s", out)
+	}
+	if !strings.Contains(strings.Join(join, " "), "--server https://"+cp1.IP.String()+":6443") {
+		t.Fatalf("worker join command %q does not name the advertise address", join)
+	}
+
+	// 2. The second control-plane host joins with the printed command.
+	e.gantry1(cp2, "join", joinCP...)
+	// 3. The worker joins with the printed command.
+	e.gantry1(w1, "join", join...)
+
+	// Every node is Ready, with a pod range from the node IPAM controller.
+	e.waitNodes(cp1, []string{cp1.Name, cp2.Name, w1.Name})
+
+	// The store has two voters, both started.
+	members := e.run(cp1, "etcdctl", "--endpoints", "https://"+cp1.IP.String()+":2379",
+		"--cacert", filepath.Join(cp1.dataDir, "pki/ca.crt"),
+		"--cert", filepath.Join(cp1.dataDir, "pki/apiserver-etcd-client.crt"),
+		"--key", filepath.Join(cp1.dataDir, "pki/apiserver-etcd-client.key"),
+		"member", "list", "-w", "json")
+	var ml struct {
+		Members []struct {
+			Name      string `json:"name"`
+			IsLearner bool   `json:"isLearner"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(members), &ml); err != nil {
+		t.Fatalf("etcdctl member list: %v\n%s", err, members)
+	}
+	var names []string
+	for _, m := range ml.Members {
+		if m.IsLearner {
+			t.Errorf("store member %q is still a learner", m.Name)
+		}
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	if want := []string{cp1.Name, cp2.Name}; !slices.Equal(names, want) {
+		t.Errorf("store members %v, want %v", names, want)
+	}
+
+	// Both API servers are in the kubernetes Endpoints, and the second
+	// serves kubectl with its own admin kubeconfig.
+	eps := e.kubectl(cp2, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[*].ip}")
+	for _, h := range []*host{cp1, cp2} {
+		if !strings.Contains(eps, h.IP.String()) {
+			t.Errorf("kubernetes Endpoints %q lack %s", eps, h.IP)
+		}
+	}
+	// The worker knows both API servers.
+	var wcfg struct {
+		Role       string   `json:"role"`
+		APIServers []string `json:"apiServers"`
+	}
+	data, err := os.ReadFile(filepath.Join(w1.dataDir, "cluster.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &wcfg); err != nil {
+		t.Fatal(err)
+	}
+	if wcfg.Role != "worker" || len(wcfg.APIServers) != 2 {
+		t.Errorf("worker config: role %q, API servers %v; want worker with both API servers", wcfg.Role, wcfg.APIServers)
+	}
+	// The worker's certificates came through approved requests.
+	csrs := e.kubectl(cp1, "get", "csr", "-o",
+		`jsonpath={range .items[*]}{.spec.signerName} {.spec.username} {.status.conditions[0].type}{"\n"}{end}`)
+	for _, want := range []string{"kubernetes.io/kube-apiserver-client-kubelet system:bootstrap:",
+		"kubernetes.io/kubelet-serving system:node:" + w1.Name + " Approved"} {
+		if !strings.Contains(csrs, want) {
+			t.Errorf("no CertificateSigningRequest %q among:\n%s", want, csrs)
+		}
+	}
+
+	// A pod on the worker runs, logs and execs through the API server
+	// (which checks the worker's serving certificate).
+	pod := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: hello
+spec:
+  nodeName: %s
+  containers:
+  - name: c
+    image: gantry.local/busybox:latest
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "echo hello from $(hostname); exec sleep 3600"]
+`, w1.Name)
+	e.kubectlIn(cp1, pod, "apply", "-f", "-")
+	e.kubectl(cp1, "wait", "--for=condition=Ready", "pod/hello", "--timeout=120s")
+	if logs := e.kubectl(cp2, "logs", "hello"); !strings.Contains(logs, "hello from hello") {
+		t.Errorf("kubectl logs hello = %q", logs)
+	}
+	if got := strings.TrimSpace(e.kubectl(cp2, "exec", "hello", "--", "hostname")); got != "hello" {
+		t.Errorf("kubectl exec hello -- hostname = %q", got)
+	}
+
+	// Joining again changes nothing.
+	again := e.gantry1(w1, "join", join...)
+	if !strings.Contains(again, "already running") {
+		t.Errorf("a second gantry join did not find the daemons running:\n%s", again)
+	}
+	e.kubectl(cp1, "delete", "pod", "hello", "--grace-period=1", "--wait=true")
+}
+
+// gantry1 runs gantry cmd on h with its state directory and the node
+// name of the host, and fails the test if it fails.
+func (e *env) gantry1(h *host, cmd string, args ...string) string {
+	e.t.Helper()
+	full := append([]string{cmd, "--bin-dir", e.binDir, "--data-dir", h.dataDir, "--node-name", h.Name,
+		"--shared-machine", "--timeout", "2m"}, args...)
+	out, err := h.Command(e.ctx, e.gantry, full...).CombinedOutput()
+	e.t.Logf("%s: gantry %s:\n%s", h.Name, cmd, out)
+	if err != nil {
+		e.logTails(h)
+		e.t.Fatalf("%s: gantry %s: %v", h.Name, cmd, err)
+	}
+	return string(out)
+}
+
+func (e *env) logTails(h *host) {
+	for _, d := range []string{"gantry-store", "gantry-apiserver", "gantry-controllers", "gantry-agent", "gantry-proxy"} {
+		data, err := os.ReadFile(filepath.Join(h.dataDir, d+".log"))
+		if err != nil {
+			continue
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		e.t.Logf("--- %s %s.log (last 30 lines):\n%s", h.Name, d, strings.Join(lines[max(0, len(lines)-30):], "\n"))
+	}
+}
+
+func (e *env) run(h *host, name string, args ...string) string {
+	e.t.Helper()
+	out, err := h.Run(e.ctx, name, args...)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) kubectl(h *host, args ...string) string {
+	e.t.Helper()
+	return e.kubectlIn(h, "", args...)
+}
+
+// kubectlIn runs kubectl on h with h's admin kubeconfig.
+func (e *env) kubectlIn(h *host, stdin string, args ...string) string {
+	e.t.Helper()
+	full := append([]string{"--kubeconfig", filepath.Join(h.dataDir, "admin.kubeconfig"), "--cache-dir", e.cache}, args...)
+	cmd := h.Command(e.ctx, "kubectl", full...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		e.t.Fatalf("%s: kubectl %s: %v\n%s%s", h.Name, strings.Join(args, " "), err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
+}
+
+// waitNodes waits until exactly the nodes names are Ready with a pod
+// range.
+func (e *env) waitNodes(h *host, names []string) {
+	e.t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	var last string
+	for {
+		out := e.kubectl(h, "get", "nodes", "-o",
+			`jsonpath={range .items[*]}{.metadata.name} {.spec.podCIDR} {.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}`)
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		ok := len(lines) == len(names)
+		for _, l := range lines {
+			f := strings.Fields(l)
+			if len(f) != 3 || !slices.Contains(names, f[0]) || f[2] != "True" {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+		last = out
+		if time.Now().After(deadline) {
+			e.t.Fatalf("nodes not all Ready with a pod range within 2m (want %v):\n%s", names, last)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// downAll runs gantry down --purge on every host, workers first, and
+// checks no process runs from their state directories.
+func (e *env) downAll(hosts []*host) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for i := len(hosts) - 1; i >= 0; i-- {
+		h := hosts[i]
+		if _, err := os.Stat(h.dataDir); err != nil {
+			continue
+		}
+		out, err := h.Command(ctx, e.gantry, "down", "--purge", "--bin-dir", e.binDir, "--data-dir", h.dataDir,
+			"--grace", "10s").CombinedOutput()
+		if err != nil {
+			e.t.Errorf("%s: gantry down --purge: %v\n%s", h.Name, err, out)
+		}
+	}
+	for _, h := range hosts {
+		if out, err := exec.Command("pgrep", "-af", h.dataDir).Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
+			e.t.Errorf("processes left from %s after gantry down --purge:\n%s", h.dataDir, out)
+		}
+		if left, _ := filepath.Glob("/sys/fs/cgroup/*/gantry-" + h.Name); len(left) > 0 {
+			e.t.Errorf("cgroups left after gantry down --purge: %v", left)
+		}
+		if _, err := os.Stat(h.dataDir); err == nil {
+			e.t.Errorf("%s left after gantry down --purge", h.dataDir)
+		}
+	}
+}
