@@ -2,9 +2,9 @@
 # deploy/install.sh: puts Gantry on one host run by systemd: the binaries a
 # role needs in /usr/local/bin, their units in /etc/systemd/system, the
 # example env files in /etc/gantry (only where none exists yet), and the
-# directories the units expect. It does not bootstrap a cluster:
-# certificates, tokens and store membership are made by hand today
-# (docs/install.md). Run it again at will: identical files are left alone
+# directories the units expect. It does not bootstrap a cluster: that is
+# gantry init / gantry join, or certificates, tokens and store membership
+# made by hand for the units (docs/install.md). Run it again at will: identical files are left alone
 # and an operator's /etc/gantry/*.env is never overwritten.
 #
 # Usage: deploy/install.sh --role control-plane|worker [flags]   (--help)
@@ -354,18 +354,27 @@ print_start_commands() {
 	fi
 }
 
-# next_steps: what is left after the files are in place. Cluster bootstrap
-# is done by hand today. This is the hook for `gantry init` and `gantry
-# join` once they exist: they will replace the manual steps named here
-# (init on the first control-plane host, join on every other host).
+# next_steps: what is left after the files are in place: either the
+# gantry command bootstraps the cluster (gantry init, gantry join: it
+# starts and tracks the daemons itself, with certificates from bootstrap
+# tokens and CSRs), or the operator configures the units by hand.
 next_steps() {
 	say ""
-	say "Next: bootstrap the cluster by hand (there is no gantry init or gantry join yet):"
+	say "Next, either let the gantry command bootstrap the cluster and run its daemons"
+	say "(docs/install.md, \"Several hosts: gantry init and gantry join\"):"
+	if [ "$role" = control-plane ]; then
+		say "  on the first control-plane host: gantry init --advertise-address <this host's IP>"
+		say "  on the others: the gantry join ... --control-plane command it prints"
+	else
+		say "  gantry join --server https://<control plane>:6443 --token ... --discovery-token-ca-cert-hash sha256:..."
+		say "    (gantry init printed it; gantry token create --print-join-command makes another)"
+	fi
+	say "or run the systemd units installed here, configured by hand:"
 	say "  certificates and tokens in /etc/gantry/pki: docs/install.md,"
 	say "    \"Several hosts, by hand\" > \"Certificates and tokens\""
 	if [ "$role" = control-plane ]; then
 		say "  store membership: --initial-cluster in store.env on the first three members;"
-		say "    a later member: docs/install.md, \"Adding a store member (instead of gantry join)\""
+		say "    a later member: docs/install.md, \"Adding a store member by hand\""
 	fi
 	say "  then this host's name and addresses in /etc/gantry/*.env"
 }
