@@ -154,10 +154,11 @@ func (c *Client) Promote(ctx context.Context, id uint64) error {
 // cannot be named: the join fails rather than guess.
 func InitialCluster(all []Member, self string, id uint64) (string, error) {
 	var parts []string
+	found := false
 	for _, m := range all {
 		name := m.Name
 		if m.ID == id {
-			name = self
+			name, found = self, true
 		}
 		if name == "" {
 			return "", fmt.Errorf("storeclient: member %x (%s) was added but never started: start it, or remove it with etcdctl member remove %x",
@@ -166,6 +167,9 @@ func InitialCluster(all []Member, self string, id uint64) (string, error) {
 		for _, u := range m.PeerURLs {
 			parts = append(parts, name+"="+u)
 		}
+	}
+	if !found {
+		return "", fmt.Errorf("storeclient: member %x is not in the member list", id)
 	}
 	return strings.Join(parts, ","), nil
 }
