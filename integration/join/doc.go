@@ -6,13 +6,17 @@
 // directory, containerd and cgroup parent (--shared-machine).
 //
 // It checks what a user of kubeadm would expect: the join commands gantry
-// init prints work as printed; the second control-plane host becomes a
-// store voter and an API server of the cluster (listed in the kubernetes
-// Endpoints, serving kubectl with its own admin kubeconfig); the worker
-// got its client and serving certificates through
-// CertificateSigningRequests, knows both API servers, and its pods run,
+// init prints work as printed, and so does the control-plane one `gantry
+// token create --print-join-command --control-plane` prints on a joined
+// host (a third control-plane host joins with it); the joined hosts
+// become store voters and API servers of the cluster (listed in the
+// kubernetes Endpoints, serving kubectl with their own admin kubeconfig);
+// the worker got its client and serving certificates through
+// CertificateSigningRequests, knows every API server, and its pods run,
 // log and exec through the API server; every node is Ready with a pod
 // range from the node IPAM controller; a second gantry join changes
-// nothing; gantry down --purge on every host leaves no process, cgroup or
+// nothing and gantry status on the worker is healthy; with the first API
+// server killed the worker's agent keeps renewing its Lease through
+// another, and gantry init again brings that API server back; gantry down --purge on every host leaves no process, cgroup or
 // state directory.
 package join

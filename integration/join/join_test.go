@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,13 +57,13 @@ func TestInitJoin(t *testing.T) {
 		}
 	}
 	id := cluster.RandomHex(2)
-	machines := multihost.Machines(t, "gj"+id+"-cp1", "gj"+id+"-cp2", "gj"+id+"-w1")
+	machines := multihost.Machines(t, "gj"+id+"-cp1", "gj"+id+"-cp2", "gj"+id+"-cp3", "gj"+id+"-w1")
 	dir := t.TempDir()
 	var hosts []*host
 	for _, m := range machines {
 		hosts = append(hosts, &host{Machine: m, dataDir: filepath.Join(dir, m.Name)})
 	}
-	cp1, cp2, w1 := hosts[0], hosts[1], hosts[2]
+	cp1, cp2, cp3, w1 := hosts[0], hosts[1], hosts[2], hosts[3]
 	// Registered after the machines: runs before their namespaces go.
 	t.Cleanup(func() { e.downAll(hosts) })
 
@@ -87,13 +89,26 @@ func TestInitJoin(t *testing.T) {
 
 	// 2. The second control-plane host joins with the printed command.
 	e.gantry1(cp2, "join", joinCP...)
-	// 3. The worker joins with the printed command.
+	// 3. The third joins with a command made on the second (a new token,
+	// the credentials uploaded again under a new certificate key).
+	out = e.gantry0(cp2, "token", "create", "--data-dir", cp2.dataDir, "--print-join-command", "--control-plane")
+	var joinCP3 []string
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "join" && slices.Contains(f, "--control-plane") {
+			joinCP3 = f[2:]
+		}
+	}
+	if joinCP3 == nil || !strings.Contains(out, "--server https://"+cp2.IP.String()+":6443") {
+		t.Fatalf("gantry token create --print-join-command --control-plane on %s printed:\n%s", cp2.Name, out)
+	}
+	e.gantry1(cp3, "join", joinCP3...)
+	// 4. The worker joins with the command gantry init printed.
 	e.gantry1(w1, "join", join...)
 
 	// Every node is Ready, with a pod range from the node IPAM controller.
-	e.waitNodes(cp1, []string{cp1.Name, cp2.Name, w1.Name})
+	e.waitNodes(cp1, []string{cp1.Name, cp2.Name, cp3.Name, w1.Name})
 
-	// The store has two voters, both started.
+	// The store has three voters, all started.
 	members := e.run(cp1, "etcdctl", "--endpoints", "https://"+cp1.IP.String()+":2379",
 		"--cacert", filepath.Join(cp1.dataDir, "pki/ca.crt"),
 		"--cert", filepath.Join(cp1.dataDir, "pki/apiserver-etcd-client.crt"),
@@ -116,19 +131,19 @@ func TestInitJoin(t *testing.T) {
 		names = append(names, m.Name)
 	}
 	slices.Sort(names)
-	if want := []string{cp1.Name, cp2.Name}; !slices.Equal(names, want) {
+	if want := []string{cp1.Name, cp2.Name, cp3.Name}; !slices.Equal(names, want) {
 		t.Errorf("store members %v, want %v", names, want)
 	}
 
-	// Both API servers are in the kubernetes Endpoints, and the second
+	// Every API server is in the kubernetes Endpoints, and a joined one
 	// serves kubectl with its own admin kubeconfig.
-	eps := e.kubectl(cp2, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[*].ip}")
-	for _, h := range []*host{cp1, cp2} {
+	eps := e.kubectl(cp3, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[0].addresses[*].ip}")
+	for _, h := range []*host{cp1, cp2, cp3} {
 		if !strings.Contains(eps, h.IP.String()) {
 			t.Errorf("kubernetes Endpoints %q lack %s", eps, h.IP)
 		}
 	}
-	// The worker knows both API servers.
+	// The worker knows every API server.
 	var wcfg struct {
 		Role       string   `json:"role"`
 		APIServers []string `json:"apiServers"`
@@ -140,8 +155,8 @@ func TestInitJoin(t *testing.T) {
 	if err := json.Unmarshal(data, &wcfg); err != nil {
 		t.Fatal(err)
 	}
-	if wcfg.Role != "worker" || len(wcfg.APIServers) != 2 {
-		t.Errorf("worker config: role %q, API servers %v; want worker with both API servers", wcfg.Role, wcfg.APIServers)
+	if wcfg.Role != "worker" || len(wcfg.APIServers) != 3 {
+		t.Errorf("worker config: role %q, API servers %v; want worker with the three API servers", wcfg.Role, wcfg.APIServers)
 	}
 	// The worker's certificates came through approved requests.
 	csrs := e.kubectl(cp1, "get", "csr", "-o",
@@ -176,12 +191,67 @@ spec:
 		t.Errorf("kubectl exec hello -- hostname = %q", got)
 	}
 
-	// Joining again changes nothing.
+	// Joining again changes nothing; gantry status on the worker is
+	// healthy.
 	again := e.gantry1(w1, "join", join...)
 	if !strings.Contains(again, "already running") {
 		t.Errorf("a second gantry join did not find the daemons running:\n%s", again)
 	}
+	e.gantry0(w1, "status", "--data-dir", w1.dataDir)
+
+	// The worker fails over: with the first API server killed its agent
+	// keeps renewing its Lease through another.
+	pid := e.pid(cp1, "gantry-apiserver")
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLeaseRenewed(cp2, w1.Name)
+	// gantry init again brings the first host's API server back.
+	e.gantry1(cp1, "init")
 	e.kubectl(cp1, "delete", "pod", "hello", "--grace-period=1", "--wait=true")
+}
+
+// pid reads the pid file of daemon on h.
+func (e *env) pid(h *host, daemon string) int {
+	e.t.Helper()
+	data, err := os.ReadFile(filepath.Join(h.dataDir, daemon+".pid"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		e.t.Fatalf("%s: %s pid file %q", h.Name, daemon, data)
+	}
+	return pid
+}
+
+// waitLeaseRenewed waits until node's Lease, read through h, is renewed
+// after now.
+func (e *env) waitLeaseRenewed(h *host, node string) {
+	e.t.Helper()
+	since := time.Now()
+	deadline := since.Add(90 * time.Second)
+	for {
+		out := e.kubectl(h, "get", "lease", "-n", "kube-node-lease", node, "-o", "jsonpath={.spec.renewTime}")
+		if renewed, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(out)); err == nil && renewed.After(since) {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the Lease of %s was not renewed within 90s of the first API server's loss (renewTime %q)", node, out)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// gantry0 runs gantry args on h as is and fails the test if it fails.
+func (e *env) gantry0(h *host, args ...string) string {
+	e.t.Helper()
+	out, err := h.Command(e.ctx, e.gantry, args...).CombinedOutput()
+	e.t.Logf("%s: gantry %s:\n%s", h.Name, strings.Join(args, " "), out)
+	if err != nil {
+		e.t.Fatalf("%s: gantry %s: %v", h.Name, args[0], err)
+	}
+	return string(out)
 }
 
 // gantry1 runs gantry cmd on h with its state directory and the node
