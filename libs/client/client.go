@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	apiv1 "github.com/gantry-dev/gantry/proto/gantry/api/v1"
@@ -19,6 +20,14 @@ type Client struct {
 	conn *grpc.ClientConn
 	api  apiv1.ResourcesClient
 	log  *slog.Logger
+
+	// resolver hands gRPC the endpoints: configured holds those of
+	// Config, serverName its ServerName (see FollowAPIServers).
+	resolver   *manual.Resolver
+	configured []resolver.Address
+	serverName string
+	mu         sync.Mutex
+	current    []resolver.Address // nil: configured
 }
 
 // serviceConfig picks one API server at random (so that many clients
@@ -86,7 +95,8 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{conn: conn, api: apiv1.NewResourcesClient(conn), log: cfg.Log}, nil
+	return &Client{conn: conn, api: apiv1.NewResourcesClient(conn), log: cfg.Log,
+		resolver: r, configured: addrs, serverName: cfg.ServerName}, nil
 }
 
 // Close ends the connections; watches and calls in flight fail.

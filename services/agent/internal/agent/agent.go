@@ -66,6 +66,9 @@ func New(cfg *Config) (*Agent, error) {
 // keep running when the agent stops.
 func (a *Agent) Run(ctx context.Context) error {
 	defer a.client.Close()
+	if a.cfg.FollowAPIServers && a.cfg.SimulateNodes == 0 {
+		defer a.client.StartFollowingAPIServers(ctx, client.FollowAPIServersInterval)()
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if a.cfg.HealthzAddress != "" {
 		g.Go(func() error { return a.serveHealth(ctx) })

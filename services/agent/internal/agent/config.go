@@ -29,10 +29,14 @@ type Config struct {
 
 	// API server access (libs/client over gRPC).
 	APIServers []string
-	CAFile     string
-	CertFile   string
-	KeyFile    string
-	TokenFile  string
+	// FollowAPIServers adds the API servers the default/kubernetes
+	// Endpoints list to APIServers while running (client failover to
+	// control-plane hosts that joined later).
+	FollowAPIServers bool
+	CAFile           string
+	CertFile         string
+	KeyFile          string
+	TokenFile        string
 
 	RootDir   string // agent state: pods, images, network state
 	PodLogDir string // /var/log/pods
@@ -93,6 +97,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&c.NodeIP, "node-ip", "", "this node's InternalIP (default: the address of the default route)")
 	fs.StringVar(&labels, "node-labels", "", "extra labels for the Node, k=v,k=v")
 	fs.StringVar(&servers, "api-servers", "https://127.0.0.1:6443", "comma-separated API server URLs (gRPC on the same port)")
+	fs.BoolVar(&c.FollowAPIServers, "follow-api-servers", true, "also use the API servers the default/kubernetes Endpoints list, read every 30s")
 	fs.StringVar(&c.CAFile, "ca-file", "", "CA of the API servers' certificates")
 	fs.StringVar(&c.CertFile, "cert-file", "", "client certificate for the API server (CN system:node:<name>)")
 	fs.StringVar(&c.KeyFile, "key-file", "", "client key for the API server")

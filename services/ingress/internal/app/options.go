@@ -18,10 +18,14 @@ import (
 // Config is the command line of gantry-ingress.
 type Config struct {
 	APIServers []string
-	CAFile     string
-	CertFile   string
-	KeyFile    string
-	TokenFile  string
+	// FollowAPIServers adds the API servers the default/kubernetes
+	// Endpoints list to APIServers while running (client failover to
+	// control-plane hosts that joined later).
+	FollowAPIServers bool
+	CAFile           string
+	CertFile         string
+	KeyFile          string
+	TokenFile        string
 
 	HTTPAddress    string
 	HTTPSAddress   string
@@ -61,6 +65,7 @@ func ParseFlags(args []string) (*Config, error) {
 	var servers, bodySize, logLevel string
 	host, _ := os.Hostname()
 	fs.StringVar(&servers, "api-servers", "https://127.0.0.1:6443", "comma-separated API server URLs (gRPC on the same port)")
+	fs.BoolVar(&c.FollowAPIServers, "follow-api-servers", true, "also use the API servers the default/kubernetes Endpoints list, read every 30s")
 	fs.StringVar(&c.CAFile, "ca-file", "", "CA of the API servers' certificates")
 	fs.StringVar(&c.CertFile, "cert-file", "", "client certificate")
 	fs.StringVar(&c.KeyFile, "key-file", "", "client key")

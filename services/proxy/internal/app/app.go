@@ -189,6 +189,9 @@ func Run(ctx context.Context, cfg *Config) error {
 		return fmt.Errorf("API client: %w", err)
 	}
 	defer c.Close()
+	if cfg.FollowAPIServers {
+		defer c.StartFollowingAPIServers(ctx, client.FollowAPIServersInterval)()
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
