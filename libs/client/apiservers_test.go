@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"slices"
 	"strconv"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/gantry-dev/gantry/libs/client/wire"
 	apiv1 "github.com/gantry-dev/gantry/proto/gantry/api/v1"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,24 +56,9 @@ func TestFollowAPIServers(t *testing.T) {
 	api2.mu.Lock()
 	api2.addrs = []string{second}
 	api2.mu.Unlock()
-	issued, err := ca.Issue("apiserver", []string{"127.0.0.1"}, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(issued.CertPEM, issued.KeyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := grpc.NewServer(grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{cert}})))
-	apiv1.RegisterResourcesServer(first, &endpointsAPI{addrs: []string{second}})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = first.Serve(ln) }()
-	defer first.Stop()
+	firstAddr, first := serveStoppable(t, ca, &endpointsAPI{addrs: []string{second}})
 
-	c := newTestClient(t, Config{Endpoints: []string{ln.Addr().String()}, CAData: ca.PEM})
+	c := newTestClient(t, Config{Endpoints: []string{firstAddr}, CAData: ca.PEM})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); c.FollowAPIServers(ctx, 20*time.Millisecond) }()
@@ -89,7 +71,7 @@ func TestFollowAPIServers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got, want := c.APIServers(), []string{ln.Addr().String(), second}; !slices.Equal(got, want) {
+	if got, want := c.APIServers(), []string{firstAddr, second}; !slices.Equal(got, want) {
 		t.Fatalf("APIServers() = %v, want %v", got, want)
 	}
 	first.Stop()

@@ -84,6 +84,14 @@ func (f *fakeAPI) Watch(req *apiv1.WatchRequest, stream apiv1.Resources_WatchSer
 // serve starts the fake on a loopback port with a certificate of ca.
 func serve(t *testing.T, ca *pki.CA, api apiv1.ResourcesServer) string {
 	t.Helper()
+	addr, _ := serveStoppable(t, ca, api)
+	return addr
+}
+
+// serveStoppable is serve that also returns the server, to stop it
+// before the test ends.
+func serveStoppable(t *testing.T, ca *pki.CA, api apiv1.ResourcesServer) (string, *grpc.Server) {
+	t.Helper()
 	issued, err := ca.Issue("apiserver", []string{"127.0.0.1"}, time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +108,7 @@ func serve(t *testing.T, ca *pki.CA, api apiv1.ResourcesServer) string {
 	}
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(s.Stop)
-	return ln.Addr().String()
+	return ln.Addr().String(), s
 }
 
 // deadEndpoint is a loopback address nobody listens on.

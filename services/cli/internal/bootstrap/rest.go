@@ -27,34 +27,39 @@ type Client struct {
 // "host:port") that trusts caPEM and sends token; an empty token makes
 // anonymous requests.
 func NewClient(server string, caPEM []byte, token string) (*Client, error) {
-	base, err := normalizeServer(server)
+	base, cfg, err := clientTLS(server, caPEM)
 	if err != nil {
 		return nil, err
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("bootstrap: no PEM certificate in the CA data")
-	}
-	return &Client{server: base, token: token, hc: newHTTPClient(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})}, nil
+	return &Client{server: base, token: token, hc: newHTTPClient(cfg)}, nil
 }
 
 // NewCertClient returns a client of server that trusts caPEM and
 // authenticates with the client certificate certPEM and its key keyPEM.
 func NewCertClient(server string, caPEM, certPEM, keyPEM []byte) (*Client, error) {
-	base, err := normalizeServer(server)
+	base, cfg, err := clientTLS(server, caPEM)
 	if err != nil {
 		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(caPEM) {
-		return nil, errors.New("bootstrap: no PEM certificate in the CA data")
 	}
 	pair, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap: client certificate: %w", err)
 	}
-	cfg := &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	cfg.Certificates = []tls.Certificate{pair}
 	return &Client{server: base, hc: newHTTPClient(cfg)}, nil
+}
+
+// clientTLS normalizes server and returns a TLS config trusting caPEM.
+func clientTLS(server string, caPEM []byte) (string, *tls.Config, error) {
+	base, err := normalizeServer(server)
+	if err != nil {
+		return "", nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return "", nil, errors.New("bootstrap: no PEM certificate in the CA data")
+	}
+	return base, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
 }
 
 // Server is the API server this client calls, as https://host:port.

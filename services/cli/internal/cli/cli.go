@@ -119,23 +119,32 @@ func parseFlags(cmd string, args []string, env layout.Env, stderr io.Writer) (op
 		fs.DurationVar(&o.grace, "grace", 30*time.Second, "how long a daemon has to exit after SIGTERM")
 		fs.BoolVar(&o.purge, "purge", false, "also remove the state directory and the admin kubeconfig")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, &o.env); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
+	return o, nil
+}
+
+// parseArgs parses args with fs, which takes no positional arguments,
+// and makes env's directories absolute.
+func parseArgs(fs *flag.FlagSet, args []string, env *layout.Env) error {
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	for _, d := range []*string{&o.env.BinDir, &o.env.DataDir} {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	for _, d := range []*string{&env.BinDir, &env.DataDir} {
 		if *d == "" {
 			continue
 		}
 		abs, err := filepath.Abs(*d)
 		if err != nil {
-			return o, err
+			return err
 		}
 		*d = abs
 	}
-	return o, nil
+	return nil
 }
 
 func lifecycle(cmd string, args []string, stdout, stderr io.Writer) int {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -51,21 +50,8 @@ func parseHostFlags(cmd string, args []string, env layout.Env, stderr io.Writer)
 		fs.BoolVar(&o.join.ControlPlane, "control-plane", false, "join as a control-plane host")
 		fs.StringVar(&o.join.CertificateKey, "certificate-key", "", "with --control-plane: the key the control plane's credentials are encrypted with")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, &o.env); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	for _, d := range []*string{&o.env.BinDir, &o.env.DataDir} {
-		if *d == "" {
-			continue
-		}
-		abs, err := filepath.Abs(*d)
-		if err != nil {
-			return o, err
-		}
-		*d = abs
 	}
 	o.nodeName = strings.ToLower(o.nodeName)
 	if cmd == "init" {

@@ -40,24 +40,14 @@ func parseTokenFlags(args []string, env layout.Env, stderr io.Writer) (tokenOpti
 	fs.StringVar(&o.description, "description", "", "what the token is for")
 	fs.BoolVar(&o.joinCommand, "print-join-command", false, "print the gantry join command instead of the token")
 	fs.BoolVar(&o.controlPlane, "control-plane", false, "with --print-join-command: also the control-plane join command")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args, &o.env); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if o.controlPlane && !o.joinCommand {
 		return o, errors.New("--control-plane goes with --print-join-command")
 	}
 	if o.ttl < 0 {
 		return o, fmt.Errorf("--ttl %v: want 0 (no expiry) or a positive duration", o.ttl)
-	}
-	if o.env.DataDir != "" {
-		abs, err := filepath.Abs(o.env.DataDir)
-		if err != nil {
-			return o, err
-		}
-		o.env.DataDir = abs
 	}
 	return o, nil
 }
