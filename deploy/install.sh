@@ -2,9 +2,10 @@
 # deploy/install.sh: puts Gantry on one host run by systemd: the binaries a
 # role needs in /usr/local/bin, their units in /etc/systemd/system, the
 # example env files in /etc/gantry (only where none exists yet), and the
-# directories the units expect. It does not bootstrap a cluster: that is
-# gantry init / gantry join, or certificates, tokens and store membership
-# made by hand for the units (docs/install.md). Run it again at will: identical files are left alone
+# directories the units expect. With --init or --join it then runs gantry
+# init / gantry join, which bootstrap the cluster and run the daemons;
+# without, certificates, tokens and store membership for the units are
+# made by hand (docs/install.md). Run it again at will: identical files are left alone
 # and an operator's /etc/gantry/*.env is never overwritten.
 #
 # Usage: deploy/install.sh --role control-plane|worker [flags]   (--help)
@@ -29,6 +30,12 @@ Installs Gantry's binaries, systemd units and example env files for one host.
                     only); without it they are only reported
   --start           also enable and start the role's units (root / with
                     systemd as PID 1, and env files that were already there)
+  --init ADDR       then run `gantry init --advertise-address ADDR`: this
+                    host becomes the first control-plane host, the gantry
+                    command runs the daemons (not the units) and prints
+                    the join commands (control-plane role, root / only)
+  --join 'ARGS'     then run `gantry join ARGS`, ARGS as gantry init
+                    printed them (root / only)
   --dry-run         print what would be done; change nothing
   -h, --help        this text
 
@@ -60,6 +67,8 @@ with_ingress=false
 install_deps=false
 start=false
 dry_run=false
+init_addr=
+join_args=
 
 # needs_value FLAG ARGC: a flag that takes a value has one.
 needs_value() {
@@ -77,6 +86,10 @@ while [ $# -gt 0 ]; do
 	--install-deps) install_deps=true ;;
 	--start) start=true ;;
 	--dry-run) dry_run=true ;;
+	--init) needs_value "$1" $#; init_addr=$2; shift ;;
+	--init=*) init_addr=${1#*=} ;;
+	--join) needs_value "$1" $#; join_args=$2; shift ;;
+	--join=*) join_args=${1#*=} ;;
 	-h | --help) usage; exit 0 ;;
 	*) usage_error "unknown argument: $1" ;;
 	esac
@@ -117,6 +130,12 @@ systemd_booted=false
 [ -d /run/systemd/system ] && systemd_booted=true
 pid1=$(cat /proc/1/comm 2>/dev/null || echo unknown)
 
+if [ -n "$init_addr" ] || [ -n "$join_args" ]; then
+	[ -z "$init_addr" ] || [ -z "$join_args" ] || usage_error "--init and --join: one host does one of them"
+	[ "$root" = / ] || usage_error "--init/--join run the gantry command on this host: not with --prefix $root"
+	$start && usage_error "--init/--join: the gantry command runs the daemons, not the units: not with --start"
+	[ -z "$init_addr" ] || [ "$role" = control-plane ] || usage_error "--init is for --role control-plane"
+fi
 if $start; then
 	[ "$root" = / ] || usage_error "--start installs into / only (not --prefix $root)"
 	$systemd_booted || usage_error "--start: systemd is not PID 1 on this host (PID 1 is $pid1)"
@@ -378,6 +397,30 @@ next_steps() {
 	fi
 	say "  then this host's name and addresses in /etc/gantry/*.env"
 }
+
+# bootstrap: --init or --join runs the gantry command, which starts and
+# tracks the daemons itself (gantry status, gantry down; gantry up brings
+# the host back after a reboot).
+bootstrap() {
+	gantry=$(r /usr/local/bin/gantry)
+	say ""
+	if [ -n "$init_addr" ]; then
+		say "${would:-}run: $gantry init --advertise-address $init_addr"
+		$dry_run || "$gantry" init --advertise-address "$init_addr"
+	else
+		say "${would:-}run: $gantry join $join_args"
+		# shellcheck disable=SC2086 # the arguments as gantry init printed them
+		$dry_run || "$gantry" join $join_args
+	fi
+	say ""
+	say "The gantry command runs this host's daemons (not the systemd units): check them with"
+	say "gantry status, stop them with gantry down; after a reboot, gantry up brings them back."
+}
+
+if [ -n "$init_addr" ] || [ -n "$join_args" ]; then
+	bootstrap
+	exit 0
+fi
 
 next_steps
 say ""

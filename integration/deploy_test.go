@@ -1071,6 +1071,24 @@ func TestDeployInstallScript(t *testing.T) {
 		}
 	})
 	t.Run("bad input", testInstallScriptBadInput)
+	t.Run("init and join dry run", func(t *testing.T) {
+		// Into / but --dry-run: nothing is installed or run; the gantry
+		// command line is printed as it would run.
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--role", "control-plane", "--init", "10.0.0.11"}, "would run: /usr/local/bin/gantry init --advertise-address 10.0.0.11\n"},
+			{[]string{"--role", "worker", "--join", "--server https://10.0.0.11:6443 --token abcdef.0123456789abcdef"},
+				"would run: /usr/local/bin/gantry join --server https://10.0.0.11:6443 --token abcdef.0123456789abcdef\n"},
+		} {
+			args := append([]string{"--prefix", "/", "--bin-dir", installSourceDir(t), "--dry-run"}, tc.args...)
+			stdout, stderr, err := runInstallScript(t, args...)
+			if err != nil || !strings.Contains(stdout, tc.want) || !strings.Contains(stdout, "gantry up brings them back") {
+				t.Errorf("install.sh %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout, stderr)
+			}
+		}
+	})
 	t.Run("default bin dir", func(t *testing.T) {
 		// Without --bin-dir the binaries come from the repository's bin/:
 		// a dry run names it, or says that make build fills it.
@@ -1288,6 +1306,12 @@ func testInstallScriptBadInput(t *testing.T) {
 		{"missing prefix", []string{"--role", "worker", "--prefix", filepath.Join(emptyBin, "nonexistent")}, "nonexistent: no such directory"},
 		{"start into a prefix", []string{"--role", "worker", "--start"}, "--start installs into / only"},
 		{"install-deps into a prefix", []string{"--role", "worker", "--install-deps"}, "--install-deps installs into / only"},
+		{"init into a prefix", []string{"--role", "control-plane", "--init", "10.0.0.11"}, "not with --prefix"},
+		{"join into a prefix", []string{"--role", "worker", "--join", "--server https://10.0.0.11:6443"}, "not with --prefix"},
+		{"init on a worker", []string{"--prefix", "/", "--role", "worker", "--init", "10.0.0.11"}, "--init is for --role control-plane"},
+		{"init and join", []string{"--prefix", "/", "--role", "control-plane", "--init", "10.0.0.11", "--join", "x"}, "one host does one of them"},
+		{"init with start", []string{"--prefix", "/", "--role", "control-plane", "--init", "10.0.0.11", "--start"}, "not with --start"},
+		{"init without a value", []string{"--role", "control-plane", "--init"}, "--init needs a value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
