@@ -15,8 +15,12 @@
 // CertificateSigningRequests, knows every API server, and its pods run,
 // log and exec through the API server; every node is Ready with a pod
 // range from the node IPAM controller; a second gantry join changes
-// nothing and gantry status on the worker is healthy; with the first API
-// server killed the worker's agent keeps renewing its Lease through
-// another, and gantry init again brings that API server back; gantry down --purge on every host leaves no process, cgroup or
+// nothing and gantry status on the worker is healthy; the first host's
+// agent learns the API servers that joined after it from the kubernetes
+// Endpoints; with the first API server killed the worker's agent and the
+// first host's keep renewing their Leases through another, and gantry
+// init again brings that API server back; gantry down --purge on a
+// control-plane host removes its store member and its API server's
+// address, and the cluster goes on writing; gantry down --purge on every host leaves no process, cgroup or
 // state directory.
 package join

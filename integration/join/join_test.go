@@ -109,30 +109,8 @@ func TestInitJoin(t *testing.T) {
 	e.waitNodes(cp1, []string{cp1.Name, cp2.Name, cp3.Name, w1.Name})
 
 	// The store has three voters, all started.
-	members := e.run(cp1, "etcdctl", "--endpoints", "https://"+cp1.IP.String()+":2379",
-		"--cacert", filepath.Join(cp1.dataDir, "pki/ca.crt"),
-		"--cert", filepath.Join(cp1.dataDir, "pki/apiserver-etcd-client.crt"),
-		"--key", filepath.Join(cp1.dataDir, "pki/apiserver-etcd-client.key"),
-		"member", "list", "-w", "json")
-	var ml struct {
-		Members []struct {
-			Name      string `json:"name"`
-			IsLearner bool   `json:"isLearner"`
-		} `json:"members"`
-	}
-	if err := json.Unmarshal([]byte(members), &ml); err != nil {
-		t.Fatalf("etcdctl member list: %v\n%s", err, members)
-	}
-	var names []string
-	for _, m := range ml.Members {
-		if m.IsLearner {
-			t.Errorf("store member %q is still a learner", m.Name)
-		}
-		names = append(names, m.Name)
-	}
-	slices.Sort(names)
-	if want := []string{cp1.Name, cp2.Name, cp3.Name}; !slices.Equal(names, want) {
-		t.Errorf("store members %v, want %v", names, want)
+	if got, want := e.storeVoters(cp1), []string{cp1.Name, cp2.Name, cp3.Name}; !slices.Equal(got, want) {
+		t.Errorf("store voters %v, want %v", got, want)
 	}
 
 	// Every API server is in the kubernetes Endpoints, and a joined one
@@ -199,16 +177,61 @@ spec:
 	}
 	e.gantry0(w1, "status", "--data-dir", w1.dataDir)
 
-	// The worker fails over: with the first API server killed its agent
-	// keeps renewing its Lease through another.
+	// The first host's agent, started with its own API server only,
+	// learns the others from the kubernetes Endpoints.
+	e.waitLogLine(cp1, "gantry-agent", `msg="API servers"`, cp1.IP.String(), cp2.IP.String(), cp3.IP.String())
+	// Failover: with the first API server killed, the worker's agent and
+	// the first host's own keep renewing their Leases through another.
 	pid := e.pid(cp1, "gantry-apiserver")
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	e.waitLeaseRenewed(cp2, w1.Name)
+	e.waitLeaseRenewed(cp2, cp1.Name)
 	// gantry init again brings the first host's API server back.
 	e.gantry1(cp1, "init")
 	e.kubectl(cp1, "delete", "pod", "hello", "--grace-period=1", "--wait=true")
+
+	// A control-plane host that leaves for good takes its store member
+	// and its API server's address with it.
+	e.gantry0(cp3, "down", "--purge", "--bin-dir", e.binDir, "--data-dir", cp3.dataDir, "--grace", "10s")
+	if got, want := e.storeVoters(cp1), []string{cp1.Name, cp2.Name}; !slices.Equal(got, want) {
+		t.Errorf("store voters after %s left: %v, want %v", cp3.Name, got, want)
+	}
+	eps = e.kubectl(cp1, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+	if strings.Contains(eps, cp3.IP.String()) || !strings.Contains(eps, cp2.IP.String()) {
+		t.Errorf("kubernetes Endpoints after %s left: %q", cp3.Name, eps)
+	}
+	e.kubectl(cp1, "create", "configmap", "after-leave", "--from-literal=k=v")
+}
+
+// storeVoters returns the sorted names of the store's members, read
+// through h's member with etcdctl; a learner fails the test.
+func (e *env) storeVoters(h *host) []string {
+	e.t.Helper()
+	members := e.run(h, "etcdctl", "--endpoints", "https://"+h.IP.String()+":2379",
+		"--cacert", filepath.Join(h.dataDir, "pki/ca.crt"),
+		"--cert", filepath.Join(h.dataDir, "pki/apiserver-etcd-client.crt"),
+		"--key", filepath.Join(h.dataDir, "pki/apiserver-etcd-client.key"),
+		"member", "list", "-w", "json")
+	var ml struct {
+		Members []struct {
+			Name      string `json:"name"`
+			IsLearner bool   `json:"isLearner"`
+		} `json:"members"`
+	}
+	if err := json.Unmarshal([]byte(members), &ml); err != nil {
+		e.t.Fatalf("etcdctl member list: %v\n%s", err, members)
+	}
+	var names []string
+	for _, m := range ml.Members {
+		if m.IsLearner {
+			e.t.Errorf("store member %q is still a learner", m.Name)
+		}
+		names = append(names, m.Name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // pid reads the pid file of daemon on h.
@@ -238,6 +261,26 @@ func (e *env) waitLeaseRenewed(h *host, node string) {
 		}
 		if time.Now().After(deadline) {
 			e.t.Fatalf("the Lease of %s was not renewed within 90s of the first API server's loss (renewTime %q)", node, out)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// waitLogLine waits until a line of daemon's log on h holds every one of
+// want.
+func (e *env) waitLogLine(h *host, daemon string, want ...string) {
+	e.t.Helper()
+	path := filepath.Join(h.dataDir, daemon+".log")
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		data, _ := os.ReadFile(path)
+		for _, line := range strings.Split(string(data), "\n") {
+			if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(line, w) }) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: no line of %s holds all of %q within 90s", h.Name, path, want)
 		}
 		time.Sleep(time.Second)
 	}

@@ -181,3 +181,45 @@ func APIServers(ctx context.Context, c *Client) ([]string, error) {
 	}
 	return out, nil
 }
+
+// RemoveAPIServer takes address ip out of the default/kubernetes
+// Endpoints (an API server that leaves the cluster for good), keeping
+// everything else of the object as it is.
+func RemoveAPIServer(ctx context.Context, c *Client, ip string) (bool, error) {
+	const path = "/api/v1/namespaces/default/endpoints/kubernetes"
+	var ep map[string]any
+	if err := c.do(ctx, http.MethodGet, path, nil, &ep); err != nil {
+		return false, fmt.Errorf("bootstrap: read default/kubernetes Endpoints: %w", err)
+	}
+	subsets, _ := ep["subsets"].([]any)
+	removed := false
+	var keptSubsets []any
+	for _, s := range subsets {
+		sub, _ := s.(map[string]any)
+		if sub == nil {
+			continue
+		}
+		addrs, _ := sub["addresses"].([]any)
+		var kept []any
+		for _, a := range addrs {
+			if m, _ := a.(map[string]any); m != nil && m["ip"] == ip {
+				removed = true
+				continue
+			}
+			kept = append(kept, a)
+		}
+		sub["addresses"] = kept
+		// A subset needs an address (ready or not) to be valid.
+		if notReady, _ := sub["notReadyAddresses"].([]any); len(kept) > 0 || len(notReady) > 0 {
+			keptSubsets = append(keptSubsets, sub)
+		}
+	}
+	ep["subsets"] = keptSubsets
+	if !removed {
+		return false, nil
+	}
+	if err := c.do(ctx, http.MethodPut, path, ep, nil); err != nil {
+		return false, fmt.Errorf("bootstrap: update default/kubernetes Endpoints: %w", err)
+	}
+	return true, nil
+}

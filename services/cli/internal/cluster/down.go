@@ -24,6 +24,11 @@ func (c *Cluster) Down(purge bool) error {
 	do := func(fn func() (string, error)) { errs = append(errs, p.Do(fn)) }
 	stop := func(name string) { do(func() (string, error) { return c.stop(name) }) }
 
+	if purge && c.cfg != nil && c.cfg.Role == RoleControlPlane {
+		// Leaving the cluster for good: its store member and its API
+		// server's address go first, while they can still be asked.
+		do(c.leaveCluster)
+	}
 	stop("gantry-ingress")
 	stop("gantry-proxy")
 	do(func() (string, error) { return c.cleanup("gantry-proxy", []string{"--cleanup"}) })

@@ -10,8 +10,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gantry-dev/gantry/services/cli/internal/bootstrap"
+	"github.com/gantry-dev/gantry/services/cli/internal/storeclient"
 	"github.com/gantry-dev/gantry/services/cli/internal/tokens"
 )
 
@@ -184,4 +186,54 @@ func (c *Cluster) removeCgroupParent() (string, error) {
 		}
 	}
 	return fmt.Sprintf("removed the cgroup parent /gantry-%s", c.nodeName), errors.Join(errs...)
+}
+
+// leaveCluster removes this control-plane host's store member (unless
+// it is the last) and its API server's address from the kubernetes
+// Endpoints, before gantry down --purge deletes its data. What fails is
+// reported, not fatal: the host is being removed either way, and the
+// message says what to clean up by hand.
+func (c *Cluster) leaveCluster() (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var done, todo []string
+	peer := c.hostURL("https", 2380)
+	self := c.hostURL("https", apiPort)
+	var others []string
+	for _, s := range c.cfg.APIServers {
+		if s != self {
+			others = append(others, s)
+		}
+	}
+	// The API server's address first: it needs this host's store
+	// member, which is gone once removed.
+	if admin, _, err := c.adminClient(); err != nil {
+		todo = append(todo, fmt.Sprintf("API server %s in default/kubernetes Endpoints (%v)", c.cfg.AdvertiseAddress, err))
+	} else if removed, err := bootstrap.RemoveAPIServer(ctx, admin, c.cfg.AdvertiseAddress); err != nil {
+		todo = append(todo, fmt.Sprintf("API server %s in default/kubernetes Endpoints (%v)", c.cfg.AdvertiseAddress, err))
+	} else if removed {
+		done = append(done, "API server "+c.cfg.AdvertiseAddress+" from default/kubernetes Endpoints")
+	}
+	if sc, err := c.dialStore(append(storeEndpoints(others), "https://127.0.0.1:2379")); err != nil {
+		todo = append(todo, fmt.Sprintf("store member %s (%v): etcdctl member remove on a remaining member", peer, err))
+	} else {
+		removed, err := sc.RemoveByPeerURL(ctx, peer)
+		sc.Close()
+		switch {
+		case errors.Is(err, storeclient.ErrLastMember):
+			done = append(done, "nothing from the store (this is its last member)")
+		case err != nil:
+			todo = append(todo, fmt.Sprintf("store member %s (%v)", peer, err))
+		case removed:
+			done = append(done, "store member "+peer)
+		}
+	}
+	msg := "left the cluster"
+	if len(done) > 0 {
+		msg = "removed " + strings.Join(done, " and ")
+	}
+	if len(todo) > 0 {
+		msg += "; not removed (remove by hand if the cluster lives on): " + strings.Join(todo, "; ")
+	}
+	return msg, nil
 }

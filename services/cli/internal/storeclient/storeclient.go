@@ -173,3 +173,27 @@ func InitialCluster(all []Member, self string, id uint64) (string, error) {
 	}
 	return strings.Join(parts, ","), nil
 }
+
+// ErrLastMember: RemoveByPeerURL does not remove the last member (a
+// store of none could not be asked anything again).
+var ErrLastMember = errors.New("storeclient: the last member is not removed")
+
+// RemoveByPeerURL removes the member with peerURL and reports whether
+// there was one; the last member is ErrLastMember.
+func (c *Client) RemoveByPeerURL(ctx context.Context, peerURL string) (bool, error) {
+	all, err := c.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	i := slices.IndexFunc(all, func(m Member) bool { return slices.Contains(m.PeerURLs, peerURL) })
+	if i < 0 {
+		return false, nil
+	}
+	if len(all) == 1 {
+		return false, ErrLastMember
+	}
+	if _, err := pb.NewClusterClient(c.conn).MemberRemove(ctx, &pb.MemberRemoveRequest{ID: all[i].ID}); err != nil {
+		return false, fmt.Errorf("storeclient: member remove %x: %w", all[i].ID, err)
+	}
+	return true, nil
+}
