@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -408,4 +410,80 @@ func TestAPIServers(t *testing.T) {
 			t.Errorf("APIServers of a non-JSON answer = %q", got)
 		}
 	})
+}
+
+func TestRemoveAPIServer(t *testing.T) {
+	var (
+		mu  sync.Mutex
+		cur string
+		put string
+	)
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.URL.Path != "/api/v1/namespaces/default/endpoints/kubernetes" {
+			http.NotFound(w, r)
+			return
+		}
+		switch r.Method {
+		case http.MethodGet:
+			fmt.Fprint(w, cur)
+		case http.MethodPut:
+			b, _ := io.ReadAll(r.Body)
+			put = string(b)
+			fmt.Fprint(w, put)
+		default:
+			w.WriteHeader(http.StatusMethodNotAllowed)
+		}
+	}))
+	defer ts.Close()
+	c, err := NewClient(ts.URL, caPEMOf(ts.Certificate()), "tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, body string
+		removed    bool
+		want       string // the PUT body, decoded and re-encoded
+	}{
+		{name: "one of two",
+			body:    `{"kind":"Endpoints","metadata":{"name":"kubernetes","resourceVersion":"7"},"subsets":[{"addresses":[{"ip":"10.0.0.1"},{"ip":"10.0.0.2"}],"ports":[{"name":"https","port":6443}]}]}`,
+			removed: true,
+			want:    `{"kind":"Endpoints","metadata":{"name":"kubernetes","resourceVersion":"7"},"subsets":[{"addresses":[{"ip":"10.0.0.1"}],"ports":[{"name":"https","port":6443}]}]}`},
+		{name: "the last: the subset goes",
+			body:    `{"kind":"Endpoints","metadata":{"name":"kubernetes"},"subsets":[{"addresses":[{"ip":"10.0.0.2"}],"ports":[{"name":"https","port":6443}]}]}`,
+			removed: true,
+			want:    `{"kind":"Endpoints","metadata":{"name":"kubernetes"},"subsets":null}`},
+		{name: "not listed",
+			body: `{"kind":"Endpoints","metadata":{"name":"kubernetes"},"subsets":[{"addresses":[{"ip":"10.0.0.1"}],"ports":[{"name":"https","port":6443}]}]}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			cur, put = tc.body, ""
+			mu.Unlock()
+			removed, err := RemoveAPIServer(context.Background(), c, "10.0.0.2")
+			if err != nil || removed != tc.removed {
+				t.Fatalf("RemoveAPIServer = %v, %v; want %v, nil", removed, err, tc.removed)
+			}
+			mu.Lock()
+			got := put
+			mu.Unlock()
+			if tc.want == "" {
+				if got != "" {
+					t.Errorf("PUT %s, want none", got)
+				}
+				return
+			}
+			var g, w any
+			if err := json.Unmarshal([]byte(got), &g); err != nil {
+				t.Fatalf("PUT body %q: %v", got, err)
+			}
+			if err := json.Unmarshal([]byte(tc.want), &w); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("PUT %s\nwant %s", got, tc.want)
+			}
+		})
+	}
 }
