@@ -18,9 +18,11 @@ type load struct {
 	ok       int
 	failures []string // "time: error", the first ones
 	failed   int
-	answers  map[string]int // first word of the body → count
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// failedStarts are the start times of the failed requests.
+	failedStarts []time.Time
+	answers      map[string]int // first word of the body → count
+	cancel       context.CancelFunc
+	done         chan struct{}
 }
 
 const keptFailures = 20
@@ -31,23 +33,26 @@ func startLoad(ctx context.Context, h *multihost.Host, url string) *load {
 	go func() {
 		defer close(l.done)
 		for ctx.Err() == nil {
+			start := time.Now()
 			out, err := h.Command(ctx, "curl", "-sS", "--max-time", "3", "--fail", "--noproxy", "*", url).CombinedOutput()
 			if ctx.Err() != nil {
 				return // stopped mid-request: not the service's fault
 			}
-			l.record(strings.TrimSpace(string(out)), err)
+			l.record(start, strings.TrimSpace(string(out)), err)
 		}
 	}()
 	return l
 }
 
-func (l *load) record(out string, err error) {
+func (l *load) record(start time.Time, out string, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
 		l.failed++
+		l.failedStarts = append(l.failedStarts, start)
 		if len(l.failures) < keptFailures {
-			l.failures = append(l.failures, fmt.Sprintf("%s: %v: %s", time.Now().Format("15:04:05.000"), err, out))
+			l.failures = append(l.failures, fmt.Sprintf("%s (started %s): %v: %s", time.Now().Format("15:04:05.000"),
+				start.Format("15:04:05.000"), err, out))
 		}
 		return
 	}
@@ -62,6 +67,19 @@ func (l *load) stop() (ok, failed int, failures []string, answers map[string]int
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.ok, l.failed, l.failures, l.answers
+}
+
+// failedSince returns how many requests that started after t failed.
+func (l *load) failedSince(t time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, s := range l.failedStarts {
+		if s.After(t) {
+			n++
+		}
+	}
+	return n
 }
 
 // counts returns the counts so far.
