@@ -4,8 +4,11 @@
 // The test builds the gantry binaries (or takes them from
 // $GANTRY_BIN_DIR), runs `gantry up` with a state directory of its own
 // (so neither /var/lib/gantry nor /etc/gantry/admin.kubeconfig is used)
-// and checks that a second `gantry up` changes nothing. With kubectl and
-// the admin kubeconfig it then runs a web application behind a Service
+// and checks that a second `gantry up` changes nothing. It runs the
+// README's kubectl example as written (each command retried for a while,
+// as a person would; both curls must reach the web Deployment's pages)
+// and removes what it made. With kubectl and the admin kubeconfig it then
+// runs a web application behind a Service
 // and an Ingress, reaches it through gantry-ingress on 127.0.0.1:80,
 // scales it, rolls out a new version and rolls it back, and checks
 // `gantry status`. Last, `gantry down --purge` must leave nothing behind:

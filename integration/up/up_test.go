@@ -171,6 +171,7 @@ func TestNewcomersPath(t *testing.T) {
 	}
 	e.status()
 	e.gantryKubectl()
+	e.runReadmeExample()
 
 	e.kubectl([]byte(webApp), "apply", "-f", "-")
 	e.waitPage("v1")
