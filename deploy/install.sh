@@ -345,9 +345,9 @@ if [ -n "$missing_pkgs" ]; then
 			command -v apt-get >/dev/null 2>&1 || die "--install-deps needs apt-get; install by hand: $missing_pkgs"
 			[ "$(id -u)" -eq 0 ] || die "--install-deps needs root"
 			say "  apt-get install $missing_pkgs"
+			DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null || die "apt-get update failed"
 			# shellcheck disable=SC2086 # one word per package
-			DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
-				DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing_pkgs >/dev/null ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $missing_pkgs >/dev/null ||
 				die "apt-get install $missing_pkgs failed"
 			say "Prerequisites after apt-get:"
 			check_prerequisites

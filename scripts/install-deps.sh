@@ -27,6 +27,7 @@ readonly PACKAGES=(
 	git
 	make
 	gcc
+	shellcheck
 )
 
 # How long to keep retrying while another apt-get/dpkg holds the lock.
