@@ -413,8 +413,16 @@ bootstrap() {
 		$dry_run || "$gantry" join $join_args
 	fi
 	say ""
-	say "The gantry command runs this host's daemons (not the systemd units): check them with"
-	say "gantry status, stop them with gantry down; after a reboot, gantry up brings them back."
+	say "The gantry command runs this host's daemons (not the gantry-<daemon> units): check them"
+	say "with gantry status, stop them with gantry down; gantry up brings them back."
+	say "At boot gantry.service runs gantry up:"
+	install_file "$script_dir/systemd/gantry.service" /etc/systemd/system/gantry.service 0644
+	if $systemd_booted; then
+		say "${would:-}run: systemctl daemon-reload && systemctl enable gantry.service"
+		$dry_run || { systemctl daemon-reload && systemctl enable gantry.service; }
+	else
+		say "  systemd is not PID 1 on this host (PID 1 is $pid1): not enabled; after a reboot run gantry up"
+	fi
 }
 
 if [ -n "$init_addr" ] || [ -n "$join_args" ]; then

@@ -796,7 +796,34 @@ func verifyUnits(t *testing.T) {
 		}
 		units = append(units, filepath.Join(deployDir, "systemd", "gantry-"+d+".service"))
 	}
+	// gantry.service runs the gantry command (hosts of gantry init/join).
+	if err := os.WriteFile(filepath.Join(binDir, "gantry"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	units = append(units, filepath.Join(deployDir, "systemd", "gantry.service"))
 	verifyUnitFiles(t, units, binDir)
+}
+
+// TestDeployHostUnit: gantry.service brings a gantry init/join host back
+// at boot with gantry up and stops it with gantry down.
+func TestDeployHostUnit(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(deployDir, "systemd", "gantry.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := readUnit(data)
+	for _, kv := range [][3]string{
+		{"Unit", "ConditionPathExists", "/var/lib/gantry/cluster.json"},
+		{"Service", "Type", "oneshot"},
+		{"Service", "RemainAfterExit", "yes"},
+		{"Service", "ExecStart", "/usr/local/bin/gantry up --timeout 5m"},
+		{"Service", "ExecStop", "/usr/local/bin/gantry down"},
+		{"Install", "WantedBy", "multi-user.target"},
+	} {
+		if got := u.get(kv[0], kv[1]); got != kv[2] {
+			t.Errorf("[%s] %s=%q, want %q", kv[0], kv[1], got, kv[2])
+		}
+	}
 }
 
 // verifyUnitFiles runs systemd-analyze verify on copies of the units whose
@@ -1084,7 +1111,8 @@ func TestDeployInstallScript(t *testing.T) {
 		} {
 			args := append([]string{"--prefix", "/", "--bin-dir", installSourceDir(t), "--dry-run"}, tc.args...)
 			stdout, stderr, err := runInstallScript(t, args...)
-			if err != nil || !strings.Contains(stdout, tc.want) || !strings.Contains(stdout, "gantry up brings them back") {
+			if err != nil || !strings.Contains(stdout, tc.want) || !strings.Contains(stdout, "gantry up brings them back") ||
+				!strings.Contains(stdout, "would install /etc/systemd/system/gantry.service\n") {
 				t.Errorf("install.sh %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout, stderr)
 			}
 		}
