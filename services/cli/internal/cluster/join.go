@@ -43,8 +43,8 @@ type InitOptions struct {
 // prints the join commands.
 func (c *Cluster) Init(o InitOptions) error {
 	if c.cfg == nil {
-		if exists(filepath.Join(c.l.StoreDir(), "member")) {
-			return fmt.Errorf("%s holds a one-host cluster (gantry up): remove it with gantry down --purge, or use another --data-dir", c.l.StateDir)
+		if err := c.refuseOneHostCluster(); err != nil {
+			return err
 		}
 		if err := checkLocalIP(o.AdvertiseAddress); err != nil {
 			return err
@@ -211,6 +211,15 @@ func (c *Cluster) ensureControlPlaneCerts() (string, error) {
 	return "issued " + strings.Join(made, ", ") + " certificates in " + c.l.PKIDir(), nil
 }
 
+// refuseOneHostCluster fails if the state directory, which has no
+// multi-host config, holds the store data of a one-host cluster.
+func (c *Cluster) refuseOneHostCluster() error {
+	if exists(c.storeMemberDir()) {
+		return fmt.Errorf("%s holds a one-host cluster (gantry up): remove it with gantry down --purge, or use another --data-dir", c.l.StateDir)
+	}
+	return nil
+}
+
 // JoinOptions are gantry join's flags.
 type JoinOptions struct {
 	Server string
@@ -236,8 +245,8 @@ func (c *Cluster) Join(o JoinOptions) error {
 		}
 		return c.Up()
 	}
-	if exists(filepath.Join(c.l.StoreDir(), "member")) {
-		return fmt.Errorf("%s holds a one-host cluster (gantry up): remove it with gantry down --purge, or use another --data-dir", c.l.StateDir)
+	if err := c.refuseOneHostCluster(); err != nil {
+		return err
 	}
 	if o.ControlPlane && o.CertificateKey == "" {
 		return errors.New("--control-plane needs --certificate-key (gantry init printed it)")
@@ -400,7 +409,7 @@ func (c *Cluster) joinControlPlane(ctx context.Context, p *steps.Printer, o Join
 			others = []string{admin.Server()}
 		}
 		self := c.hostURL("https", apiPort)
-		cfg.APIServers = append([]string{self}, slices.DeleteFunc(slices.Clone(others), func(s string) bool { return s == self })...)
+		cfg.APIServers = append([]string{self}, without(others, self)...)
 		return "API servers: " + strings.Join(others, ", "), nil
 	}); err != nil {
 		return err
@@ -422,6 +431,11 @@ func (c *Cluster) joinControlPlane(ctx context.Context, p *steps.Printer, o Join
 		cfg.LearnerID = id
 		return fmt.Sprintf("store member %x (%s) added as a learner", id, peer), nil
 	})
+}
+
+// without returns servers less self, in order.
+func without(servers []string, self string) []string {
+	return slices.DeleteFunc(slices.Clone(servers), func(s string) bool { return s == self })
 }
 
 // storeEndpoints are the store client URLs of the hosts of apiServers:

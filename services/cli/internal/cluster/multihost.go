@@ -132,16 +132,17 @@ func (c *Cluster) multiHostStoreArgs(newMember bool) []string {
 	return args
 }
 
-// apiGet reads path from an API server: the local one with the admin's
-// token on a control-plane host, else the first of the worker's with
-// the node's client certificate.
-func (c *Cluster) apiGet(path string) ([]byte, error) {
+// apiGetter returns a function that reads a path from an API server:
+// the local one with the admin's token on a control-plane host, else the
+// first of the worker's that answers, with the node's client
+// certificate. The credentials are read once, here.
+func (c *Cluster) apiGetter() (func(path string) ([]byte, error), error) {
 	if c.controlPlane() {
 		tok, err := tokens.AdminToken(c.l.TokensFile())
 		if err != nil {
 			return nil, err
 		}
-		return httpGet(apiURL+path, c.l.CAFile(), tok)
+		return func(path string) ([]byte, error) { return httpGet(apiURL+path, c.l.CAFile(), tok) }, nil
 	}
 	var pems [3][]byte
 	for i, f := range []string{c.l.CAFile(), c.certFile(nodeCertName), c.keyFile(nodeCertName)} {
@@ -150,22 +151,28 @@ func (c *Cluster) apiGet(path string) ([]byte, error) {
 			return nil, err
 		}
 	}
-	var errs []error
+	clients := make([]*bootstrap.Client, 0, len(c.cfg.APIServers))
 	for _, server := range c.cfg.APIServers {
 		cl, err := bootstrap.NewCertClient(server, pems[0], pems[1], pems[2])
 		if err != nil {
 			return nil, err
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-		var raw json.RawMessage
-		err = cl.Get(ctx, path, &raw)
-		cancel()
-		if err == nil {
-			return raw, nil
-		}
-		errs = append(errs, fmt.Errorf("%s: %w", server, err))
+		clients = append(clients, cl)
 	}
-	return nil, errors.Join(errs...)
+	return func(path string) ([]byte, error) {
+		var errs []error
+		for _, cl := range clients {
+			ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
+			var raw json.RawMessage
+			err := cl.Get(ctx, path, &raw)
+			cancel()
+			if err == nil {
+				return raw, nil
+			}
+			errs = append(errs, fmt.Errorf("%s: %w", cl.Server(), err))
+		}
+		return nil, errors.Join(errs...)
+	}, nil
 }
 
 // removeCgroupParent removes the node's own cgroup parent (see
@@ -198,13 +205,7 @@ func (c *Cluster) leaveCluster() (string, error) {
 	defer cancel()
 	var done, todo []string
 	peer := c.hostURL("https", 2380)
-	self := c.hostURL("https", apiPort)
-	var others []string
-	for _, s := range c.cfg.APIServers {
-		if s != self {
-			others = append(others, s)
-		}
-	}
+	others := without(c.cfg.APIServers, c.hostURL("https", apiPort))
 	// The API server's address first: it needs this host's store
 	// member, which is gone once removed.
 	if admin, _, err := c.adminClient(); err != nil {

@@ -41,7 +41,9 @@ func (c *Cluster) Status() []Row {
 		rows = append(rows, r)
 	}
 	node := Row{Name: "node " + c.nodeName, Process: "-", Check: "Ready condition"}
-	if body, err := c.apiGet("/api/v1/nodes/" + c.nodeName); err != nil {
+	if get, err := c.apiGetter(); err != nil {
+		node.Err = err
+	} else if body, err := get("/api/v1/nodes/" + c.nodeName); err != nil {
 		node.Err = err
 	} else {
 		node.Err = nodeReady(body)

@@ -196,8 +196,12 @@ func (c *Cluster) status(name string) proc.Status {
 	return proc.Check(c.l.PIDFile(name), bin)
 }
 
+// storeMemberDir is where the store member keeps its raft state; it
+// exists once the member has started.
+func (c *Cluster) storeMemberDir() string { return filepath.Join(c.l.StoreDir(), "member") }
+
 func (c *Cluster) startStore() (string, error) {
-	_, err := os.Stat(filepath.Join(c.l.StoreDir(), "member"))
+	_, err := os.Stat(c.storeMemberDir())
 	newMember := os.IsNotExist(err)
 	if err := os.MkdirAll(c.l.StoreDir(), 0o700); err != nil {
 		return "gantry-store", err
@@ -315,8 +319,12 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 // waitNodeReady waits until the API server says the node is Ready.
 func (c *Cluster) waitNodeReady() (string, error) {
 	msg := "node " + c.nodeName + " Ready"
+	get, err := c.apiGetter()
+	if err != nil {
+		return msg, err
+	}
 	ready := func() error {
-		body, err := c.apiGet("/api/v1/nodes/" + c.nodeName)
+		body, err := get("/api/v1/nodes/" + c.nodeName)
 		if err != nil {
 			return err
 		}
