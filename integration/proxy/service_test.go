@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -329,14 +330,8 @@ spec:
 	odd := e.service("odd")
 	e.waitRules("covering the odd and the big Service", func(r string) bool {
 		if proxyMode == "nftables" {
-			chains := 0
-			for _, l := range strings.Split(r, "\n") {
-				l = strings.TrimSpace(l)
-				if strings.HasPrefix(l, "chain endpoint-") && strings.Contains(l, "-"+e.ns+"/big/tcp/__") {
-					chains++
-				}
-			}
-			return chains == 3000 &&
+			// One element per endpoint in big's endpoint map.
+			return len(bigEndpointElement.FindAllString(r, -1)) == 3000 &&
 				strings.Contains(r, odd.Spec.ClusterIP+" . sctp . 9999") &&
 				strings.Contains(r, odd.Spec.ClusterIP+" . udp . 5353") &&
 				strings.Contains(r, odd.Spec.ClusterIP+" . tcp . 65535")
@@ -350,6 +345,10 @@ spec:
 		t.Fatal(err)
 	}
 }
+
+// bigEndpointElement is an element of an nftables endpoint map sending
+// a run of random numbers to one of TestBadInput's 3,000 endpoints.
+var bigEndpointElement = regexp.MustCompile(`\b\d+-\d+ : 10\.250\.2\d\d\.\d+ \. 80\b`)
 
 func ptr[T any](v T) *T { return &v }
 

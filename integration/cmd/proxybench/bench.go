@@ -343,27 +343,28 @@ func (e *env) checkServiceRules(ctx context.Context, sb *sandbox, n int) error {
 }
 
 // checkLastChange checks in the rules that the last change is
-// installed: a DNAT to the added address, none to the removed one.
+// installed: a DNAT to the added address, none to the removed one (in
+// nftables mode: the address in an endpoint map, "n-m : addr . port").
 func (e *env) checkLastChange(ctx context.Context, sb *sandbox, mode, removed, added string) error {
 	var (
-		out, dnat string
-		err       error
+		out string
+		err error
+		has func(addr string) bool
 	)
 	switch mode {
 	case "iptables":
 		out, err = sb.run(ctx, "iptables-save", "-t", "nat")
-		dnat = "--to-destination "
+		has = func(addr string) bool {
+			return strings.Contains(out, "--to-destination "+addr+":8080\n") || strings.Contains(out, "--to-destination "+addr+":8080 ")
+		}
 	case "nftables":
 		out, err = sb.run(ctx, "nft", "list", "table", "ip", "kube-proxy")
-		dnat = "dnat to "
+		has = func(addr string) bool { return strings.Contains(out, " : "+addr+" . 8080") }
 	default:
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	has := func(addr string) bool {
-		return strings.Contains(out, dnat+addr+":8080\n") || strings.Contains(out, dnat+addr+":8080 ")
 	}
 	if !has(added) {
 		return fmt.Errorf("no DNAT to %s:8080 in the %s rules, the last change's new endpoint", added, mode)

@@ -173,11 +173,16 @@ func Run(ctx context.Context, cfg *Config) error {
 	var (
 		ex  *iptables.Exec
 		nft knftables.Interface
+		nl  *nftables.NetlinkWriter
 	)
 	if mode == ModeNFTables {
 		if nft, err = nftables.NewInterface(ctx, nftables.TableName(cfg.ChainPrefix)); err != nil {
 			return fmt.Errorf("--proxy-mode=nftables: %w", err)
 		}
+		if nl, err = nftables.NewNetlinkWriter(nftables.TableName(cfg.ChainPrefix)); err != nil {
+			return fmt.Errorf("--proxy-mode=nftables: %w", err)
+		}
+		defer nl.Close()
 	} else if ex, err = iptables.NewExec(); err != nil {
 		return err
 	}
@@ -215,7 +220,7 @@ func Run(ctx context.Context, cfg *Config) error {
 				ClusterCIDR: cfg.ClusterCIDR, NodePortAddresses: cfg.NodePortAddresses,
 			},
 			NodeName: cfg.NodeName, SyncPeriod: cfg.SyncPeriod, MinSyncPeriod: cfg.MinSyncPeriod,
-			NFT: nft, Sysctls: iptables.Host{Log: cfg.Log}, Conntrack: ct,
+			NFT: nft, Elements: nl, Sysctls: iptables.Host{Log: cfg.Log}, Conntrack: ct,
 			Metrics: metrics.New(reg), Health: health, Log: cfg.Log.With("component", "proxier"),
 			LocalVIPs: cfg.DNSAddresses, Report: report,
 		})

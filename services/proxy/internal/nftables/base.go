@@ -75,6 +75,9 @@ func baseRules(c RuleConfig) []knftables.Rule {
 		r(chainServiceChecks, "ip daddr . meta l4proto . th dport vmap @"+mapNoEndpointServices, ""),
 		r(chainNodePortChecks, inputAddrs+" meta l4proto . th dport vmap @"+mapNoEndpointNodePorts, ""),
 		r(chainClusterIPChecks, "ip daddr @"+setClusterIPs+" reject", "Reject traffic to invalid ports of ClusterIPs"),
+		// Hairpin: an endpoint on this node that reached itself through
+		// a Service (source = destination after DNAT).
+		r(chainMasquerading, "ct status dnat ip saddr . ip daddr @"+setHairpin+" jump "+chainMarkMasq, "masquerade hairpin traffic"),
 		r(chainMasquerading, "meta mark & "+mark+" == 0 return", ""),
 		r(chainMasquerading, "meta mark set meta mark ^ "+mark, ""),
 		r(chainMasquerading, "masquerade fully-random", ""),
@@ -96,6 +99,7 @@ var containers = []container{
 	{name: mapServiceNodePorts, typ: "inet_proto . inet_service : verdict", comment: "NodePort traffic"},
 	{name: mapNoEndpointServices, typ: "ipv4_addr . inet_proto . inet_service : verdict", comment: "vmap to drop or reject packets to services with no endpoints"},
 	{name: mapNoEndpointNodePorts, typ: "inet_proto . inet_service : verdict", comment: "vmap to drop or reject packets to service nodeports with no endpoints"},
+	{name: setHairpin, typ: "ipv4_addr . ipv4_addr", comment: "Endpoints on this node, twice: traffic from one to itself through a Service", isSet: true},
 }
 
 func (c container) object() knftables.Object {

@@ -2,6 +2,10 @@ package nftables
 
 import (
 	"slices"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
 
 	"sigs.k8s.io/knftables"
 )
@@ -29,8 +33,6 @@ func (s *elementSet) add(e Element) bool {
 	return true
 }
 
-func (s *elementSet) len() int { return len(s.byKey) }
-
 // knft is e as a knftables element; del leaves out what a delete does
 // not take.
 func (e Element) knft(del bool) *knftables.Element {
@@ -51,38 +53,98 @@ func (e Element) knft(del bool) *knftables.Element {
 	return ke
 }
 
-// diffElements adds to tx what turns the installed elements into want:
-// deletes of elements gone or changed (sorted), then adds of new and
-// changed ones (in want's order). A changed value cannot be added over
-// the old one: nft refuses an existing key with another value.
-func diffElements(tx *knftables.Transaction, installed, want *elementSet) (ops int) {
-	var gone []string
-	for k, old := range installed.byKey {
-		if e, ok := want.byKey[k]; !ok || e.Value != old.Value || e.Comment != old.Comment {
-			gone = append(gone, k)
+// claim is a Service's claim on an element key: seq orders the claims
+// of one Service (its ports', then their elements' order).
+type claim struct {
+	svc types.NamespacedName
+	seq int
+	e   Element
+}
+
+func (c claim) compare(d claim) int {
+	if x := strings.Compare(c.svc.Namespace, d.svc.Namespace); x != 0 {
+		return x
+	}
+	if x := strings.Compare(c.svc.Name, d.svc.Name); x != 0 {
+		return x
+	}
+	return c.seq - d.seq
+}
+
+// claims holds, per element key, every Service asking for it, in
+// Service order: the first one's element is the one to install (as
+// elementSet.add decides on a full sync). A change of some Services
+// re-decides only the keys they touch.
+type claims map[string][]claim
+
+// replace drops svc's claims on the keys of old and adds those of els.
+func (cs claims) replace(svc types.NamespacedName, old, els []Element) {
+	for _, e := range old {
+		k := e.key()
+		l := slices.DeleteFunc(cs[k], func(c claim) bool { return c.svc == svc })
+		if len(l) == 0 {
+			delete(cs, k)
+		} else {
+			cs[k] = l
 		}
 	}
-	slices.Sort(gone)
-	for _, k := range gone {
-		tx.Delete(installed.byKey[k].knft(true))
-		ops++
+	for i, e := range els {
+		c := claim{svc, i, e}
+		k := e.key()
+		l := cs[k]
+		at, _ := slices.BinarySearchFunc(l, c, claim.compare)
+		cs[k] = slices.Insert(l, at, c)
 	}
-	for _, k := range want.order {
-		e := want.byKey[k]
-		if old, ok := installed.byKey[k]; ok && old.Value == e.Value && old.Comment == e.Comment {
-			continue
+}
+
+// elementChanges returns what turns installed into what the claims ask
+// for, for the given keys only: deletes of elements gone or changed
+// (by key), then adds of new and changed ones (in claim order). A
+// changed value cannot be added over the old one: nft refuses an
+// existing key with another value.
+func (cs claims) elementChanges(installed map[string]Element, keys []string) (del, add []Element) {
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	var adds []claim
+	for _, k := range keys {
+		old, had := installed[k]
+		var w claim
+		l, ok := cs[k]
+		if ok {
+			w = l[0]
 		}
-		tx.Add(e.knft(false))
-		ops++
+		same := had && ok && old.Value == w.e.Value && old.Comment == w.e.Comment
+		if had && !same {
+			del = append(del, old)
+		}
+		if ok && !same {
+			adds = append(adds, w)
+		}
 	}
-	return ops
+	slices.SortFunc(adds, claim.compare)
+	for _, c := range adds {
+		add = append(add, c.e)
+	}
+	return del, add
 }
 
 // addAll adds every element of want to tx (after a full sync flushed
-// the maps).
+// the maps and sets).
 func addAll(tx *knftables.Transaction, want *elementSet) int {
 	for _, k := range want.order {
 		tx.Add(want.byKey[k].knft(false))
 	}
 	return len(want.order)
+}
+
+// writeEndpointMap adds to tx what replaces the elements of m (which
+// exists, or is added before in tx).
+func writeEndpointMap(tx *knftables.Transaction, m EndpointMap) int {
+	tx.Flush(&knftables.Map{Name: m.Name})
+	for _, e := range m.Entries {
+		tx.Add(&knftables.Element{Map: m.Name,
+			Key:   []string{strconv.FormatUint(uint64(e.First), 10) + "-" + strconv.FormatUint(uint64(e.Last), 10)},
+			Value: []string{e.To.Addr().String(), strconv.Itoa(int(e.To.Port()))}})
+	}
+	return len(m.Entries)
 }

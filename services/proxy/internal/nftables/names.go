@@ -49,6 +49,7 @@ const (
 	mapNoEndpointNodePorts = "no-endpoint-nodeports"
 	setClusterIPs          = "cluster-ips"
 	setNodePortIPs         = "nodeport-ips"
+	setHairpin             = "hairpin-endpoints"
 )
 
 // Per-service-port object kinds (name prefixes).
@@ -56,8 +57,13 @@ const (
 	kindCluster  = "service-"  // traffic that may go to any endpoint
 	kindLocal    = "local-"    // traffic that must stay on this node
 	kindExternal = "external-" // NodePort, external and load balancer IPs
-	kindEndpoint = "endpoint-" // DNAT to one endpoint
+	kindEndpoint = "endpoint-" // DNAT to one endpoint (with ClientIP affinity)
 	kindAffinity = "affinity-" // the clients recently sent to one endpoint
+
+	// Endpoint maps: a random number to an endpoint, for the service-
+	// and local- chains of Services without affinity.
+	kindClusterEndpoints = "endpoints-"
+	kindLocalEndpoints   = "local-endpoints-"
 )
 
 // maxBaseLen keeps every per-service name, prefix included, within
@@ -94,3 +100,8 @@ func isServiceChain(chain string) bool { return strings.Contains(chain, "/") }
 
 // isAffinitySet reports whether set is a per-endpoint affinity set.
 func isAffinitySet(set string) bool { return strings.HasPrefix(set, kindAffinity) }
+
+// isEndpointMap reports whether m is a per-service-port endpoint map.
+func isEndpointMap(m string) bool {
+	return strings.HasPrefix(m, kindClusterEndpoints) || strings.HasPrefix(m, kindLocalEndpoints)
+}

@@ -2,6 +2,7 @@ package nftables
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -40,8 +41,13 @@ type Config struct {
 	StaleChainDelay time.Duration
 
 	// NFT runs nft on the proxier's table (NewInterface).
-	NFT     knftables.Interface
-	Sysctls iptables.Sysctls
+	NFT knftables.Interface
+	// Elements, when set, applies the syncs that change only elements
+	// (of the shared maps and sets and of existing endpoint maps)
+	// without nft, which reads the whole table before each run (see
+	// NewNetlinkWriter). Nil sends them through NFT as well.
+	Elements ElementWriter
+	Sysctls  iptables.Sysctls
 	// Conntrack flushes stale UDP flows; nil leaves them.
 	Conntrack iptables.Conntrack
 	Metrics   *metrics.Metrics
@@ -69,7 +75,9 @@ type Proxier struct {
 	order     []types.NamespacedName // sorted keys of services
 	chains    map[string]uint64      // per-service chains installed, and their rules' hash
 	sets      map[string]time.Duration
-	elements  *elementSet
+	maps      map[string]uint64    // endpoint maps installed, and their elements' hash
+	elements  map[string]Element   // shared maps' and sets' elements installed, by key
+	claims    claims               // the elements the Services ask for
 	stale     map[string]time.Time // chains emptied and not yet deleted, since when
 	baseRules int
 	recreated bool // base chains deleted and added again once
@@ -85,10 +93,18 @@ type Proxier struct {
 
 // entry is one Service as last built.
 type entry struct {
-	ports []*proxy.ServicePort
-	eps   proxy.EndpointsMap
-	objs  []*ServiceObjects
-	rules int // in its chains
+	ports    []*proxy.ServicePort
+	eps      proxy.EndpointsMap
+	objs     []*ServiceObjects
+	elements []Element // of objs, in order
+	rules    int       // in its chains and endpoint maps
+}
+
+func (e *entry) elementList() []Element {
+	if e == nil {
+		return nil
+	}
+	return e.elements
 }
 
 func (e *entry) portList() []*proxy.ServicePort {
@@ -109,7 +125,9 @@ func New(cfg Config) *Proxier {
 		services: map[types.NamespacedName]*entry{},
 		chains:   map[string]uint64{},
 		sets:     map[string]time.Duration{},
-		elements: newElementSet(),
+		maps:     map[string]uint64{},
+		elements: map[string]Element{},
+		claims:   claims{},
 		stale:    map[string]time.Time{},
 		reported: map[types.NamespacedName]string{},
 	}
@@ -160,6 +178,18 @@ func (p *Proxier) hash(c Chain) uint64 {
 	return h.Sum64()
 }
 
+func (p *Proxier) mapHash(m EndpointMap) uint64 {
+	var h maphash.Hash
+	h.SetSeed(p.seed)
+	h.WriteString(m.Proto)
+	for _, e := range m.Entries {
+		b, _ := e.To.MarshalBinary()
+		h.Write(b)
+		fmt.Fprintf(&h, "%d-%d\n", e.First, e.Last)
+	}
+	return h.Sum64()
+}
+
 // Sync writes the table in one nft transaction (all or nothing). A full
 // sync writes everything: the table's fixed chains, maps and sets, every
 // Service's chains and every map element, and empties chains of ours
@@ -185,11 +215,10 @@ func (p *Proxier) sync(ctx context.Context, start time.Time, full bool, ch proxy
 	if err != nil {
 		return p.failed(ch, flows, err)
 	}
-	if pl.tx.NumOperations() > 0 {
-		if err := p.cfg.NFT.Run(ctx, pl.tx); err != nil {
-			p.cfg.Metrics.RestoreFailures.Inc()
-			return p.failed(ch, flows, fmt.Errorf("nft transaction: %w", err))
-		}
+	viaNetlink, err := p.apply(ctx, pl)
+	if err != nil {
+		p.cfg.Metrics.RestoreFailures.Inc()
+		return p.failed(ch, flows, err)
 	}
 	p.commit(pl)
 	if full {
@@ -219,8 +248,31 @@ func (p *Proxier) sync(ctx context.Context, start time.Time, full bool, ch proxy
 	p.cfg.Health.Updated()
 	p.cfg.Log.Debug("synced nftables", "full", full, "services", len(p.services), "changed", len(ch.Services),
 		"chainsWritten", pl.chainsWritten, "chainsEmptied", len(pl.emptied), "elementOps", pl.elementOps,
-		"rules", pl.rules, "duration", done.Sub(start))
+		"rules", pl.rules, "netlink", viaNetlink, "duration", done.Sub(start))
 	return nil
+}
+
+// apply runs the plan's transaction: through the ElementWriter when it
+// changes elements only (one netlink batch, all or nothing too), else
+// through nft. It reports whether the ElementWriter did it.
+func (p *Proxier) apply(ctx context.Context, pl *plan) (bool, error) {
+	if pl.tx.NumOperations() == 0 {
+		return false, nil
+	}
+	if !pl.structural && p.cfg.Elements != nil {
+		err := p.cfg.Elements.WriteElements(ctx, pl.changes)
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, ErrNotEncodable) {
+			return false, fmt.Errorf("netlink element batch: %w", err)
+		}
+		p.cfg.Log.Debug("element changes go through nft", "reason", err)
+	}
+	if err := p.cfg.NFT.Run(ctx, pl.tx); err != nil {
+		return false, fmt.Errorf("nft transaction: %w", err)
+	}
+	return false, nil
 }
 
 // failed records a sync that changed nothing: the next one is full, and
@@ -256,9 +308,14 @@ func (p *Proxier) update(states []proxy.ServiceState) (map[types.NamespacedName]
 				for _, c := range so.Chains {
 					ne.rules += len(c.Rules)
 				}
+				for _, m := range so.Maps {
+					ne.rules += len(m.Entries)
+				}
+				ne.elements = append(ne.elements, so.Elements...)
 			}
 		}
 		flows = append(flows, staleFlows(old, ne)...)
+		p.claims.replace(st.Name, old.elementList(), ne.elementList())
 		if _, seen := changed[st.Name]; !seen {
 			changed[st.Name] = old
 		}
@@ -287,14 +344,23 @@ func (p *Proxier) update(states []proxy.ServiceState) (map[types.NamespacedName]
 }
 
 // plan is one sync's transaction and what the table holds once it has
-// run.
+// run: on a full sync the objects listed are all there is; otherwise
+// they are added to (or, "gone", taken from) what was there.
 type plan struct {
-	tx        *knftables.Transaction
-	chains    map[string]uint64
-	sets      map[string]time.Duration
-	elements  *elementSet
-	emptied   []string // chains emptied, to delete later
-	baseRules int
+	tx   *knftables.Transaction
+	full bool
+
+	chains                         map[string]uint64
+	sets                           map[string]time.Duration
+	maps                           map[string]uint64
+	chainsGone, setsGone, mapsGone []string
+	elements                       map[string]Element // on a full sync
+	emptied                        []string           // chains emptied, to delete later
+	baseRules                      int
+	// structural is set when the transaction adds, changes or removes
+	// anything but elements; otherwise changes is all it does.
+	structural bool
+	changes    ElementChanges
 
 	chainsWritten, rules, elementOps int
 }
@@ -302,63 +368,55 @@ type plan struct {
 // plan builds the transaction of a sync. changed holds the Services that
 // changed since the last sync, with their previous entries.
 func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.NamespacedName]*entry, now time.Time) (*plan, error) {
-	pl := &plan{tx: p.cfg.NFT.NewTransaction(), baseRules: p.baseRules}
+	pl := &plan{tx: p.cfg.NFT.NewTransaction(), full: full, baseRules: p.baseRules, structural: full,
+		chains: map[string]uint64{}, sets: map[string]time.Duration{}, maps: map[string]uint64{}}
 	tx := pl.tx
-	want := newElementSet()
-	for _, name := range p.order {
-		for _, so := range p.services[name].objs {
-			for _, e := range so.Elements {
-				if !want.add(e) {
-					p.cfg.Log.Debug("address and port claimed by two Services; the first keeps them",
-						"service", so.Name.String(), "element", e.key())
-				}
-			}
-		}
-	}
-	pl.elements = want
 
-	// Which chains and sets to write: all on a full sync, else those of
-	// changed Services that differ from what is installed. The
-	// installed state is copied: it changes only if the transaction
-	// succeeds.
+	// Which chains, sets and maps to write: all on a full sync, else
+	// those of changed Services that differ from what is installed.
+	var names []types.NamespacedName
+	if full {
+		names = p.order
+	} else {
+		names = sortedNames(changed)
+	}
 	type written struct {
 		Chain
 		hash uint64
 	}
 	var write []written
 	var sets []AffinitySet
-	pl.chains = make(map[string]uint64, len(p.chains))
-	pl.sets = make(map[string]time.Duration, len(p.sets))
-	if full {
-		for _, name := range p.order {
-			for _, so := range p.services[name].objs {
-				for _, c := range so.Chains {
+	type mapWrite struct {
+		EndpointMap
+		hash  uint64
+		added bool // not installed yet
+	}
+	var emaps []mapWrite
+	for _, name := range names {
+		e := p.services[name]
+		if e == nil {
+			continue
+		}
+		for _, so := range e.objs {
+			for _, c := range so.Chains {
+				if h, ok := p.chains[c.Name]; full || !ok || h != p.hash(c) {
 					write = append(write, written{c, p.hash(c)})
 				}
-				sets = append(sets, so.Sets...)
 			}
-		}
-	} else {
-		maps.Copy(pl.chains, p.chains)
-		maps.Copy(pl.sets, p.sets)
-		for _, name := range sortedNames(changed) {
-			e := p.services[name]
-			if e == nil {
-				continue
-			}
-			for _, so := range e.objs {
-				for _, c := range so.Chains {
-					if h, ok := p.chains[c.Name]; !ok || h != p.hash(c) {
-						write = append(write, written{c, p.hash(c)})
-					}
+			for _, s := range so.Sets {
+				if t, ok := p.sets[s.Name]; full || !ok || t != s.Timeout {
+					sets = append(sets, s)
 				}
-				for _, s := range so.Sets {
-					if t, ok := p.sets[s.Name]; !ok || t != s.Timeout {
-						sets = append(sets, s)
-					}
+			}
+			for _, m := range so.Maps {
+				if h, ok := p.maps[m.Name]; full || !ok || h != p.mapHash(m) {
+					emaps = append(emaps, mapWrite{m, p.mapHash(m), full || !ok})
 				}
 			}
 		}
+	}
+	if len(write) > 0 || len(sets) > 0 {
+		pl.structural = true
 	}
 
 	if full {
@@ -366,7 +424,7 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 		pl.rules += pl.baseRules
 	}
 	// Chains first (rules and elements refer to them), then affinity
-	// sets (rules refer to them), then rules.
+	// sets and endpoint maps (rules refer to them), then rules.
 	for _, c := range write {
 		tx.Add(&knftables.Chain{Name: c.Name})
 		tx.Flush(&knftables.Chain{Name: c.Name})
@@ -375,6 +433,15 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 		tx.Add(&knftables.Set{Name: s.Name, Type: "ipv4_addr",
 			Flags: []knftables.SetFlag{knftables.DynamicFlag, knftables.TimeoutFlag}, Timeout: knftables.PtrTo(s.Timeout)})
 		pl.sets[s.Name] = s.Timeout
+	}
+	for _, m := range emaps {
+		if m.added {
+			tx.Add(&knftables.Map{Name: m.Name, TypeOf: endpointMapType(m.Proto), Flags: []knftables.SetFlag{knftables.IntervalFlag}})
+			pl.structural = true
+		}
+		pl.elementOps += writeEndpointMap(tx, m.EndpointMap)
+		pl.maps[m.Name] = m.hash
+		pl.changes.Maps = append(pl.changes.Maps, m.EndpointMap)
 	}
 	for _, c := range write {
 		for _, r := range c.Rules {
@@ -389,9 +456,10 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 	}
 	pl.chainsWritten = len(write)
 
-	// Chains and affinity sets no longer wanted: on a full sync, any of
-	// ours in the table; otherwise those the changed Services had.
-	var oldChains, oldSets []string
+	// Chains, affinity sets and endpoint maps no longer wanted: on a
+	// full sync, any of ours in the table; otherwise those the changed
+	// Services had.
+	var oldChains, oldSets, oldMaps []string
 	switch {
 	case full && !p.known:
 		// What an earlier run or a failed sync left is unknown: ask
@@ -400,14 +468,16 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 		if err != nil && !knftables.IsNotFound(err) {
 			return nil, fmt.Errorf("list table %s: %w", p.cfg.Rules.Table, err)
 		}
-		oldChains, oldSets = all["chain"], all["set"]
+		oldChains, oldSets, oldMaps = all["chain"], all["set"], all["map"]
 		slices.Sort(oldChains)
 		slices.Sort(oldSets)
+		slices.Sort(oldMaps)
 	case full:
 		oldChains = slices.Sorted(maps.Keys(p.chains))
 		oldSets = slices.Sorted(maps.Keys(p.sets))
+		oldMaps = slices.Sorted(maps.Keys(p.maps))
 	default:
-		for _, name := range sortedNames(changed) {
+		for _, name := range names {
 			if old := changed[name]; old != nil {
 				for _, so := range old.objs {
 					for _, c := range so.Chains {
@@ -416,38 +486,81 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 					for _, s := range so.Sets {
 						oldSets = append(oldSets, s.Name)
 					}
+					for _, m := range so.Maps {
+						oldMaps = append(oldMaps, m.Name)
+					}
 				}
 			}
 		}
 	}
-	wantChains, wantSets := p.wanted(full, changed)
+	wantChains, wantSets, wantMaps := p.wanted(full, changed)
 	for _, c := range oldChains {
 		if isServiceChain(c) && !wantChains[c] {
 			tx.Add(&knftables.Chain{Name: c}) // flush fails on a chain someone deleted
 			tx.Flush(&knftables.Chain{Name: c})
 			pl.emptied = append(pl.emptied, c)
-			delete(pl.chains, c)
+			pl.chainsGone = append(pl.chainsGone, c)
+			pl.structural = true
 		}
 	}
 	for _, s := range oldSets {
 		if isAffinitySet(s) && !wantSets[s] {
 			tx.Delete(&knftables.Set{Name: s})
-			delete(pl.sets, s)
+			pl.setsGone = append(pl.setsGone, s)
+			pl.structural = true
+		}
+	}
+	for _, m := range oldMaps {
+		if isEndpointMap(m) && !wantMaps[m] {
+			tx.Delete(&knftables.Map{Name: m})
+			pl.mapsGone = append(pl.mapsGone, m)
+			pl.structural = true
 		}
 	}
 
+	// The shared maps' and sets' elements: all of them after a full
+	// sync emptied them, else the changes of the keys the changed
+	// Services had or have.
 	if full {
-		pl.elementOps = addAll(tx, want)
-	} else {
-		pl.elementOps = diffElements(tx, p.elements, want)
+		want := newElementSet()
+		for _, name := range p.order {
+			for _, e := range p.services[name].elements {
+				if !want.add(e) {
+					p.cfg.Log.Debug("address and port claimed by two Services; the first keeps them",
+						"service", name.String(), "element", e.key())
+				}
+			}
+		}
+		pl.elements = want.byKey
+		pl.elementOps += addAll(tx, want)
+		return pl, nil
 	}
+	var keys []string
+	for name, old := range changed {
+		for _, e := range old.elementList() {
+			keys = append(keys, e.key())
+		}
+		for _, e := range p.services[name].elementList() {
+			keys = append(keys, e.key())
+		}
+	}
+	del, add := p.claims.elementChanges(p.elements, keys)
+	for _, e := range del {
+		tx.Delete(e.knft(true))
+	}
+	for _, e := range add {
+		tx.Add(e.knft(false))
+	}
+	pl.elementOps += len(del) + len(add)
+	pl.changes.Delete, pl.changes.Add = del, add
 	return pl, nil
 }
 
-// wanted returns the chains and affinity sets the Services ask for: of
-// all of them on a full sync, else of the changed ones.
-func (p *Proxier) wanted(full bool, changed map[types.NamespacedName]*entry) (chains, sets map[string]bool) {
-	chains, sets = map[string]bool{}, map[string]bool{}
+// wanted returns the chains, affinity sets and endpoint maps the
+// Services ask for: of all of them on a full sync, else of the changed
+// ones.
+func (p *Proxier) wanted(full bool, changed map[types.NamespacedName]*entry) (chains, sets, emaps map[string]bool) {
+	chains, sets, emaps = map[string]bool{}, map[string]bool{}, map[string]bool{}
 	add := func(e *entry) {
 		if e == nil {
 			return
@@ -458,6 +571,9 @@ func (p *Proxier) wanted(full bool, changed map[types.NamespacedName]*entry) (ch
 			}
 			for _, s := range so.Sets {
 				sets[s.Name] = true
+			}
+			for _, m := range so.Maps {
+				emaps[m.Name] = true
 			}
 		}
 	}
@@ -470,12 +586,34 @@ func (p *Proxier) wanted(full bool, changed map[types.NamespacedName]*entry) (ch
 			add(p.services[name])
 		}
 	}
-	return chains, sets
+	return chains, sets, emaps
 }
 
 // commit records what a successful transaction installed.
 func (p *Proxier) commit(pl *plan) {
-	p.chains, p.sets, p.elements, p.baseRules = pl.chains, pl.sets, pl.elements, pl.baseRules
+	if pl.full {
+		p.chains, p.sets, p.maps, p.elements = pl.chains, pl.sets, pl.maps, pl.elements
+	} else {
+		maps.Copy(p.chains, pl.chains)
+		maps.Copy(p.sets, pl.sets)
+		maps.Copy(p.maps, pl.maps)
+		for _, e := range pl.changes.Delete {
+			delete(p.elements, e.key())
+		}
+		for _, e := range pl.changes.Add {
+			p.elements[e.key()] = e
+		}
+	}
+	for _, c := range pl.chainsGone {
+		delete(p.chains, c)
+	}
+	for _, s := range pl.setsGone {
+		delete(p.sets, s)
+	}
+	for _, m := range pl.mapsGone {
+		delete(p.maps, m)
+	}
+	p.baseRules = pl.baseRules
 	p.recreated, p.known = true, true
 	for _, c := range pl.emptied {
 		if _, ok := p.stale[c]; !ok {
@@ -536,7 +674,7 @@ func (p *Proxier) stopTimer() {
 
 // totalRules is the rules and map elements the table holds.
 func (p *Proxier) totalRules() int {
-	n := p.baseRules + p.elements.len()
+	n := p.baseRules + len(p.elements)
 	for _, e := range p.services {
 		n += e.rules
 	}

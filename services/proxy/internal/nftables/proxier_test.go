@@ -78,16 +78,21 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	dns := func(eps ...proxy.Endpoint) portCase {
 		return portCase{svcPort("kube-system", "dns", "dns", corev1.ProtocolUDP, "10.96.0.30", 53), eps}
 	}
+	// other claims lb's load balancer IP and port: lb, first in name
+	// order, keeps them until it goes.
+	other := portCase{svcPort("shop", "other", "", corev1.ProtocolTCP, "10.96.0.24", 80, func(sp *proxy.ServicePort) {
+		sp.LoadBalancerIPs = []netip.Addr{netip.MustParseAddr("192.0.2.20")}
+	}), []proxy.Endpoint{ep("10.244.1.6:80", "r")}}
 	steps := [][]proxy.ServiceState{
 		states(web(ep("10.244.1.2:8080", "r")), lb(false, ep("10.244.1.5:80", "rl"))),
-		states(web(ep("10.244.1.2:8080", "r"), ep("10.244.1.3:8080", "r"))),
+		states(web(ep("10.244.1.2:8080", "r"), ep("10.244.1.3:8080", "r")), other),
 		states(dns()), // a Service without endpoints: rejected
 		states(lb(true, ep("10.244.2.5:80", "r"))),     // Local, none here: dropped from outside
 		states(dns(ep("10.244.1.9:53", "r"))),          // gets one
 		{gone("default", "web")},                       // goes
 		states(web(ep("10.244.1.3:8080", "t"))),        // comes back, terminating only
 		states(lb(true, ep("10.244.1.5:80", "rl"))),    // a local endpoint again
-		append(states(dns()), gone("shop", "lb")),      // two changes at once
+		append(states(dns()), gone("shop", "lb")),      // two changes at once; other gets the load balancer IP
 		states(web(ep("10.244.1.3:8080", "r"))),        // affinity chains rewritten, sets kept
 		states(web(ep("10.244.1.3:8080", "r")), dns()), // no change at all
 	}
@@ -172,7 +177,7 @@ func TestFailureAndNoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := f.LastTransaction.String()
-	if !strings.Contains(got, "add table ip kube-proxy") || !strings.Contains(got, "dnat to 10.250.1.3:8080") {
+	if !strings.Contains(got, "add table ip kube-proxy") || !strings.Contains(got, ": 10.250.1.3 . 8080 }") {
 		t.Errorf("the sync after a failure was not full:\n%s", got)
 	}
 	if n := programmed(); n != 2 {

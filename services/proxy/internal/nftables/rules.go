@@ -59,13 +59,44 @@ type Element struct {
 
 func (e Element) key() string { return e.In + " " + strings.Join(e.Key, " . ") }
 
+// endpointSlots is the range of the random number that picks an
+// endpoint through an endpoint map ("numgen random mod endpointSlots"):
+// each of N endpoints gets a run of about endpointSlots/N numbers, so
+// the shares differ from 1/N by less than one in a million.
+const endpointSlots = 1 << 20
+
+// endpointMapType is the type of an endpoint map of protocol proto: a
+// random number, in network byte order (nft converts numgen's result
+// before the lookup), to an address and port.
+func endpointMapType(proto string) string {
+	return "numgen random mod " + strconv.Itoa(endpointSlots) + " : ip daddr . " + proto + " dport"
+}
+
+// EndpointMap is an interval map of one chain that picks an endpoint:
+// "dnat ip to numgen random mod 1048576 map @<name>". A change of
+// endpoints changes its elements only, not the chain's rules, so it
+// needs no rule rewritten (see ElementWriter).
+type EndpointMap struct {
+	Name    string
+	Proto   string // tcp, udp or sctp
+	Entries []EndpointEntry
+}
+
+// EndpointEntry sends the random numbers First..Last (inclusive) to To.
+type EndpointEntry struct {
+	First, Last uint32
+	To          netip.AddrPort
+}
+
 // ServiceObjects is what one ServicePort contributes: elements of the
-// shared maps and sets, and chains and affinity sets of its own.
+// shared maps and sets, and chains, affinity sets and endpoint maps of
+// its own.
 type ServiceObjects struct {
 	Name     proxy.ServicePortName
 	Elements []Element
 	Chains   []Chain
 	Sets     []AffinitySet
+	Maps     []EndpointMap
 }
 
 // verdicts for traffic that has no endpoint to go to.
@@ -78,7 +109,8 @@ const (
 // endpoints. The logic is the iptables mode's (iptables.BuildService),
 // in kube-proxy's nftables form: dispatch through the service-ips and
 // service-nodeports verdict maps, rejects through the no-endpoint maps,
-// endpoint choice by numgen.
+// endpoint choice by numgen — through an endpoint map and one DNAT, or
+// with ClientIP affinity through per-endpoint chains as kube-proxy's.
 func BuildService(c RuleConfig, p *proxy.ServicePort, eps []proxy.Endpoint) *ServiceObjects {
 	name := p.Name.String()
 	base := portBase(p.Name)
@@ -172,11 +204,12 @@ func BuildService(c RuleConfig, p *proxy.ServicePort, eps []proxy.Endpoint) *Ser
 		}
 		return Rule{Rule: r + " jump " + chainMarkMasq}
 	}
+	affinity := p.AffinitySeconds > 0
 	for _, pc := range []struct {
-		use   bool
-		chain string
-		eps   []proxy.Endpoint
-	}{{usesCluster, clusterChain, cluster}, {usesLocal, localChain, local}} {
+		use         bool
+		chain, emap string
+		eps         []proxy.Endpoint
+	}{{usesCluster, clusterChain, kindClusterEndpoints + base, cluster}, {usesLocal, localChain, kindLocalEndpoints + base, local}} {
 		if !pc.use {
 			continue
 		}
@@ -184,22 +217,34 @@ func BuildService(c RuleConfig, p *proxy.ServicePort, eps []proxy.Endpoint) *Ser
 		if internalChain == pc.chain && (c.MasqueradeAll || c.ClusterCIDR.IsValid()) {
 			ch.Rules = append(ch.Rules, masq())
 		}
-		ch.Rules = append(ch.Rules, balance(p, pc.eps)...)
+		if affinity {
+			ch.Rules = append(ch.Rules, balanceAffinity(p, pc.eps)...)
+		} else {
+			ch.Rules = append(ch.Rules, Rule{Rule: "meta l4proto " + proto + " dnat ip to numgen random mod " +
+				strconv.Itoa(endpointSlots) + " map @" + pc.emap})
+			so.Maps = append(so.Maps, endpointMap(pc.emap, proto, pc.eps))
+		}
 		so.Chains = append(so.Chains, ch)
 	}
 
-	// One DNAT chain (and with affinity one set) per endpoint used by
-	// either.
-	seen := map[string]bool{}
+	// Hairpin: an endpoint on this node reaching itself through the
+	// Service is masqueraded (masquerading matches the pair after DNAT),
+	// or it would answer itself directly. With affinity, one DNAT chain
+	// and one set per endpoint used by either chain.
+	seen := map[netip.AddrPort]bool{}
 	for _, list := range [][]proxy.Endpoint{cluster, local} {
 		for _, ep := range list {
-			eb := endpointBase(p.Name, ep)
-			if seen[eb] {
+			ap := netip.AddrPortFrom(ep.IP, uint16(ep.Port))
+			if seen[ap] {
 				continue
 			}
-			seen[eb] = true
-			so.Chains = append(so.Chains, endpointChain(p, eb, ep, proto))
-			if p.AffinitySeconds > 0 {
+			seen[ap] = true
+			if ep.Local {
+				add(setHairpin, []string{ep.IP.String(), ep.IP.String()}, "", "")
+			}
+			if affinity {
+				eb := endpointBase(p.Name, ep)
+				so.Chains = append(so.Chains, endpointChain(eb, ep, proto))
 				so.Sets = append(so.Sets, AffinitySet{Name: kindAffinity + eb, Timeout: time.Duration(p.AffinitySeconds) * time.Second})
 			}
 		}
@@ -207,16 +252,27 @@ func BuildService(c RuleConfig, p *proxy.ServicePort, eps []proxy.Endpoint) *Ser
 	return so
 }
 
-// balance picks one of eps at random with numgen and a verdict map. With
-// ClientIP affinity, a client seen within the timeout goes back to its
-// endpoint first.
-func balance(p *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
+// endpointMap shares the random numbers out among eps in runs as even
+// as the slots allow.
+func endpointMap(name, proto string, eps []proxy.Endpoint) EndpointMap {
+	m := EndpointMap{Name: name, Proto: proto}
+	n := uint64(len(eps))
+	for i, ep := range eps {
+		first := uint64(i) * endpointSlots / n
+		last := (uint64(i)+1)*endpointSlots/n - 1
+		m.Entries = append(m.Entries, EndpointEntry{First: uint32(first), Last: uint32(last), To: netip.AddrPortFrom(ep.IP, uint16(ep.Port))})
+	}
+	return m
+}
+
+// balanceAffinity sends a client seen within the affinity timeout back
+// to its endpoint, and picks one of eps at random for the others with
+// numgen and a verdict map of the endpoint chains.
+func balanceAffinity(p *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 	var out []Rule
-	if p.AffinitySeconds > 0 {
-		for _, ep := range eps {
-			eb := endpointBase(p.Name, ep)
-			out = append(out, Rule{Rule: "ip saddr @" + kindAffinity + eb + " goto " + kindEndpoint + eb})
-		}
+	for _, ep := range eps {
+		eb := endpointBase(p.Name, ep)
+		out = append(out, Rule{Rule: "ip saddr @" + kindAffinity + eb + " goto " + kindEndpoint + eb})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "numgen random mod %d vmap {", len(eps))
@@ -230,13 +286,10 @@ func balance(p *proxy.ServicePort, eps []proxy.Endpoint) []Rule {
 	return append(out, Rule{Rule: b.String()})
 }
 
-// endpointChain SNATs hairpin traffic (the endpoint reaching itself
-// through the Service), remembers the client for affinity, and DNATs.
-func endpointChain(p *proxy.ServicePort, base string, ep proxy.Endpoint, proto string) Chain {
-	ch := Chain{Name: kindEndpoint + base, Rules: []Rule{{Rule: "ip saddr " + ep.IP.String() + " jump " + chainMarkMasq}}}
-	if p.AffinitySeconds > 0 {
-		ch.Rules = append(ch.Rules, Rule{Rule: "update @" + kindAffinity + base + " { ip saddr }"})
-	}
-	ch.Rules = append(ch.Rules, Rule{Rule: "meta l4proto " + proto + " dnat to " + ep.String()})
-	return ch
+// endpointChain remembers the client for affinity and DNATs.
+func endpointChain(base string, ep proxy.Endpoint, proto string) Chain {
+	return Chain{Name: kindEndpoint + base, Rules: []Rule{
+		{Rule: "update @" + kindAffinity + base + " { ip saddr }"},
+		{Rule: "meta l4proto " + proto + " dnat to " + ep.String()},
+	}}
 }

@@ -138,11 +138,10 @@ func incrementalSteps() (before, after []proxy.ServiceState) {
 	return before, after
 }
 
-// The incremental transaction holds only the change: web's service
-// chain rewritten, the new endpoint's chain added, the old one's
-// emptied; api's chains and elements added; empty's reject element
-// removed; nothing of front, of the fixed chains or of the maps' other
-// elements.
+// The incremental transaction holds only the change: web's endpoint map
+// refilled (its chain's rules stay as they are); api's chains, map and
+// elements added; empty's reject element removed; nothing of front, of
+// the fixed chains or of the shared maps' other elements.
 func TestGoldenIncremental(t *testing.T) {
 	before, after := incrementalSteps()
 	fake := knftables.NewFake(knftables.IPv4Family, "kube-proxy")
@@ -151,7 +150,8 @@ func TestGoldenIncremental(t *testing.T) {
 	syncNow(t, p, false, after...)
 	got := fake.LastTransaction.String()
 	checkGolden(t, "incremental", got)
-	for _, absent := range []string{"front", "flush map", "add table", "10.244.1.3:8080"} {
+	for _, absent := range []string{"front", "flush map ip kube-proxy service-ips", "flush set", "add table",
+		"rule ip kube-proxy service-SUSTUHLJ-default/web"} {
 		if strings.Contains(got, absent) {
 			t.Errorf("the incremental transaction mentions %q", absent)
 		}
@@ -177,19 +177,32 @@ func TestNames(t *testing.T) {
 	}
 }
 
-// Thousands of endpoints: one vmap of that many entries, one chain each.
+// Thousands of endpoints: one chain, and one endpoint map whose runs
+// cover every random number once, each endpoint getting its share.
 func TestManyEndpoints(t *testing.T) {
 	var eps []proxy.Endpoint
 	for i := range 5000 {
 		eps = append(eps, ep(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 244, byte(i / 250), byte(i%250 + 1)}), 80).String(), "r"))
 	}
 	so := BuildService(baseConfig(), svcPort("ns", "big", "", corev1.ProtocolTCP, "10.96.0.1", 80), eps)
-	if len(so.Chains) != 1+5000 {
-		t.Fatalf("%d chains, want 5001", len(so.Chains))
+	if len(so.Chains) != 1 || len(so.Maps) != 1 || len(so.Maps[0].Entries) != 5000 {
+		t.Fatalf("%d chains, %d maps, want 1 and 1 of 5000 entries", len(so.Chains), len(so.Maps))
 	}
 	lb := so.Chains[0].Rules[len(so.Chains[0].Rules)-1].Rule
-	if !strings.HasPrefix(lb, "numgen random mod 5000 vmap { 0 : goto endpoint-") || strings.Count(lb, " : goto ") != 5000 ||
-		!strings.Contains(lb, " 4999 : goto endpoint-") {
-		t.Errorf("balancing rule: %.200s", lb)
+	if lb != "meta l4proto tcp dnat ip to numgen random mod 1048576 map @"+so.Maps[0].Name {
+		t.Errorf("balancing rule: %s", lb)
+	}
+	next := uint32(0)
+	for i, e := range so.Maps[0].Entries {
+		if e.First != next || e.Last < e.First || (e.Last-e.First+1) < endpointSlots/5000 || (e.Last-e.First+1) > endpointSlots/5000+1 {
+			t.Fatalf("entry %d: %d-%d after %d", i, e.First, e.Last, next)
+		}
+		if e.To != netip.AddrPortFrom(eps[i].IP, uint16(eps[i].Port)) {
+			t.Fatalf("entry %d goes to %v", i, e.To)
+		}
+		next = e.Last + 1
+	}
+	if next != endpointSlots {
+		t.Errorf("the runs end at %d, want %d", next, endpointSlots)
 	}
 }

@@ -143,6 +143,8 @@ func TestTraffic(t *testing.T) {
 	rc.Table = table
 	rc.ClusterCIDR = netip.MustParsePrefix("10.250.0.0/16")
 	p := newTestProxier(newRealInterface(t, n.node, table), rc)
+	w := newRealWriter(t, n.node, table)
+	p.cfg.Elements = w
 	sync := func() bool {
 		var err error
 		inNetns(t, n.node, func() { err = p.Sync(context.Background()) })
@@ -189,13 +191,17 @@ func TestTraffic(t *testing.T) {
 		return
 	}
 
-	// One endpoint gone, then all: incremental syncs.
+	// One endpoint gone (elements only: over netlink), then all:
+	// incremental syncs.
 	eh.OnUpdate(nil, slice("web", "web-1", 8080, corev1.ProtocolTCP, "10.250.2.3"))
 	if !sync() {
 		return
 	}
 	if got := backends(t, n.client, "10.96.0.20:80", 10, "10.250.1.2"); got["10.250.2.3"] != 10 {
 		t.Errorf("after the change: backends %v, want 10.250.2.3 only", got)
+	}
+	if w.n != 1 {
+		t.Errorf("%d netlink batches, want 1 (the endpoint change)", w.n)
 	}
 	eh.OnUpdate(nil, slice("web", "web-1", 8080, corev1.ProtocolTCP))
 	if !sync() {
