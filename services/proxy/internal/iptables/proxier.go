@@ -250,7 +250,6 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	} else {
 		m.SyncPartialDuration.Observe(elapsed)
 	}
-	m.LastSync.Set(float64(done.UnixNano()) / 1e9)
 	fw, nw := r.Rules()
 	m.RulesLast.WithLabelValues("filter").Set(float64(fw))
 	m.RulesLast.WithLabelValues("nat").Set(float64(nw))
@@ -260,6 +259,7 @@ func (p *Proxier) Sync(ctx context.Context) error {
 	}
 	m.RulesTotal.WithLabelValues("filter").Set(float64(fw))
 	m.RulesTotal.WithLabelValues("nat").Set(float64(top + natTotal))
+	m.LastSync.Set(float64(done.UnixNano()) / 1e9) // last: a scrape seeing it sees the rest
 	proxy.ObserveNetworkProgramming(m.NetworkProgramming, ch.Triggers, done)
 	p.cfg.Health.Updated()
 	p.cfg.Log.Debug("synced rules", "full", full, "services", len(p.services), "changed", len(ch.Services),

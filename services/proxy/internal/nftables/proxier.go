@@ -240,10 +240,10 @@ func (p *Proxier) sync(ctx context.Context, start time.Time, full bool, ch proxy
 	} else {
 		m.SyncPartialDuration.Observe(elapsed)
 	}
-	m.LastSync.Set(float64(done.UnixNano()) / 1e9)
 	table := p.cfg.Rules.Table
 	m.RulesLast.WithLabelValues(table).Set(float64(pl.rules + pl.elementOps))
 	m.RulesTotal.WithLabelValues(table).Set(float64(p.totalRules()))
+	m.LastSync.Set(float64(done.UnixNano()) / 1e9) // last: a scrape seeing it sees the rest
 	proxy.ObserveNetworkProgramming(m.NetworkProgramming, ch.Triggers, done)
 	p.cfg.Health.Updated()
 	p.cfg.Log.Debug("synced nftables", "full", full, "services", len(p.services), "changed", len(ch.Services),
