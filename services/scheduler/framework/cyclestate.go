@@ -28,6 +28,38 @@ type CycleState struct {
 	// PreFilter / PreScore returned Skip.
 	SkipFilterPlugins map[string]bool
 	SkipScorePlugins  map[string]bool
+
+	hints []FilterHint
+}
+
+// FilterHint is a PreFilter plugin's word that its Filter rejects some
+// nodes whatever else happens in the cycle: Rejects[i] for Nodes[i], the
+// node list PreFilter was given. The search for feasible nodes then
+// skips those nodes instead of running every Filter on them (a zone
+// spread constraint, say, rules out whole zones at once). It changes no
+// outcome: the nodes it finds are ones the full search could have found,
+// and when it finds none the framework runs every Filter on every node,
+// so each rejection is explained by the plugins' own statuses. A hint
+// must therefore be exact: Filter on the incoming pod returns a
+// rejection (not an error) for every node marked.
+type FilterHint struct {
+	Plugin  string
+	Nodes   []*NodeInfo
+	Rejects []bool
+}
+
+// AddFilterHint records h for the search for feasible nodes.
+func (c *CycleState) AddFilterHint(h FilterHint) {
+	c.mu.Lock()
+	c.hints = append(c.hints, h)
+	c.mu.Unlock()
+}
+
+// FilterHints returns the hints recorded.
+func (c *CycleState) FilterHints() []FilterHint {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.hints
 }
 
 // NewCycleState returns an empty CycleState.

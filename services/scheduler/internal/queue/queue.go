@@ -10,6 +10,7 @@ import (
 	"container/heap"
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -79,6 +80,8 @@ type Queue struct {
 	closed        bool
 	nominated     map[string]map[types.UID]*corev1.Pod // node → pods nominated there
 	nominatedNode map[types.UID]string
+	// nominatedCount is len(nominatedNode), readable without mu.
+	nominatedCount atomic.Int64
 }
 
 // New returns an empty queue.
@@ -385,6 +388,7 @@ func (q *Queue) updateNominatedLocked(pod *corev1.Pod) {
 	}
 	q.nominated[node][pod.UID] = pod
 	q.nominatedNode[pod.UID] = node
+	q.nominatedCount.Store(int64(len(q.nominatedNode)))
 }
 
 func (q *Queue) deleteNominatedLocked(uid types.UID) {
@@ -397,6 +401,7 @@ func (q *Queue) deleteNominatedLocked(uid types.UID) {
 		delete(q.nominated, node)
 	}
 	delete(q.nominatedNode, uid)
+	q.nominatedCount.Store(int64(len(q.nominatedNode)))
 }
 
 // Nominate records that pod is nominated to node ("" clears it).
@@ -408,8 +413,13 @@ func (q *Queue) Nominate(pod *corev1.Pod, node string) {
 	q.updateNominatedLocked(p)
 }
 
-// NominatedPods returns the pods nominated to node.
+// NominatedPods returns the pods nominated to node. With none nominated
+// anywhere (the common case) it takes no lock: Filter asks for every
+// node, from parallel workers.
 func (q *Queue) NominatedPods(node string) []*corev1.Pod {
+	if q.nominatedCount.Load() == 0 {
+		return nil
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	out := make([]*corev1.Pod, 0, len(q.nominated[node]))

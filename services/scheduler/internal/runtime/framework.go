@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -283,6 +284,27 @@ func (f *Framework) RunPreFilterExtensionRemovePod(ctx context.Context, state *f
 	return nil
 }
 
+// hintedRejects merges the FilterHints of the plugins that run Filter
+// this cycle and were given nodes: which nodes the search may skip, nil
+// for none.
+func (f *Framework) hintedRejects(state *framework.CycleState, nodes []*framework.NodeInfo) []bool {
+	var out []bool
+	for _, h := range state.FilterHints() {
+		if len(h.Nodes) != len(nodes) || len(h.Rejects) != len(nodes) || len(nodes) == 0 || &h.Nodes[0] != &nodes[0] ||
+			state.SkipFilterPlugins[h.Plugin] || !slices.ContainsFunc(f.filter, func(p framework.FilterPlugin) bool { return p.Name() == h.Plugin }) {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(h.Rejects)
+			continue
+		}
+		for i, r := range h.Rejects {
+			out[i] = out[i] || r
+		}
+	}
+	return out
+}
+
 // numFeasibleNodesToFind is how many feasible nodes are enough to pick
 // from: all in a small cluster, else a percentage (adaptive by default:
 // 50% minus 1% per 125 nodes, at least 5%), at least 100.
@@ -341,9 +363,10 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 		return out, rejected, nil
 	}
 
-	// filterCtx stops the search once enough nodes are found.
-	filterCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The search skips the nodes a PreFilter hint rules out; if it then
+	// finds no node, it runs again over every node, so that the
+	// rejections are the Filters' own.
+	skip := f.hintedRejects(state, nodes)
 	start := int(f.nextStart.Load()) % len(nodes)
 	feasible := make([]*framework.NodeInfo, want)
 	var found atomic.Int64
@@ -358,34 +381,48 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 	}
 	statuses := f.statusBuf[:len(nodes)]
 	defer clear(statuses)
-	f.par.Until(filterCtx, len(nodes), func(i int) {
-		idx := (start + i) % len(nodes)
-		ni := nodes[idx]
-		s := framework.RunFilterPluginsWithNominatedPods(filterCtx, f, state, pod, ni)
-		examined.Add(1)
-		if s.IsSuccess() {
-			k := found.Add(1)
-			if k > int64(want) {
+	search := func(skip []bool) {
+		// filterCtx stops the search once enough nodes are found.
+		filterCtx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		f.par.Until(filterCtx, len(nodes), func(i int) {
+			idx := (start + i) % len(nodes)
+			examined.Add(1)
+			if skip != nil && skip[idx] {
+				return
+			}
+			ni := nodes[idx]
+			s := framework.RunFilterPluginsWithNominatedPods(filterCtx, f, state, pod, ni)
+			if s.IsSuccess() {
+				k := found.Add(1)
+				if k > int64(want) {
+					cancel()
+					return
+				}
+				feasible[k-1] = ni
+				if k == int64(want) {
+					cancel()
+				}
+				return
+			}
+			if !s.IsRejected() {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = s.AsError()
+				}
+				mu.Unlock()
 				cancel()
 				return
 			}
-			feasible[k-1] = ni
-			if k == int64(want) {
-				cancel()
-			}
-			return
-		}
-		if !s.IsRejected() {
-			mu.Lock()
-			if firstErr == nil {
-				firstErr = s.AsError()
-			}
-			mu.Unlock()
-			cancel()
-			return
-		}
-		statuses[idx] = s
-	})
+			statuses[idx] = s
+		})
+	}
+	search(skip)
+	if skip != nil && firstErr == nil && found.Load() == 0 {
+		examined.Store(0)
+		clear(statuses)
+		search(nil)
+	}
 	if firstErr != nil {
 		return nil, nil, firstErr
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -143,5 +144,74 @@ func TestConfigurationErrors(t *testing.T) {
 	reg := framework.Registry{"F": func(json.RawMessage, framework.Handle) (framework.Plugin, error) { return rejectPrefix{}, nil }}
 	if _, err := New(Options{Plugins: []PluginRef{{Name: "F"}}, Registry: reg}); err == nil || !strings.Contains(err.Error(), "no Bind plugin") {
 		t.Errorf("no binder: %v", err)
+	}
+}
+
+// hinter's PreFilter hints that its Filter rejects the nodes whose name
+// starts with prefix; its Filter counts its calls and does so.
+type hinter struct {
+	prefix string
+	calls  *atomic.Int64
+}
+
+func (h hinter) Name() string { return "Hinter" }
+func (h hinter) PreFilter(_ context.Context, cs *framework.CycleState, _ *corev1.Pod, nodes []*framework.NodeInfo) (*framework.PreFilterResult, *framework.Status) {
+	rejects := make([]bool, len(nodes))
+	for i, n := range nodes {
+		rejects[i] = strings.HasPrefix(n.Name(), h.prefix)
+	}
+	cs.AddFilterHint(framework.FilterHint{Plugin: h.Name(), Nodes: nodes, Rejects: rejects})
+	return nil, nil
+}
+func (h hinter) Filter(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, n *framework.NodeInfo) *framework.Status {
+	h.calls.Add(1)
+	if strings.HasPrefix(n.Name(), h.prefix) {
+		return framework.NewStatus(framework.Unschedulable, "node(s) were hinted away")
+	}
+	return nil
+}
+
+// A PreFilter hint spares Filter the nodes it rules out; when nothing
+// fits, every node is filtered after all and the rejections are the
+// Filters' own.
+func TestFilterHints(t *testing.T) {
+	var calls atomic.Int64
+	// node-1 and node-10..node-19 are hinted away, out of 20.
+	f := newFramework(t, 100, hinter{prefix: "node-1", calls: &calls}, &binder{})
+	f.SetSnapshot(snapshot(20))
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "p"}}
+	cs := framework.NewCycleState()
+	pre, st := f.RunPreFilterPlugins(context.Background(), cs, pod)
+	if !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	feasible, _, err := f.FindNodesThatFit(context.Background(), cs, pod, pre)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(feasible) != 9 || calls.Load() != 9 {
+		t.Errorf("%d feasible nodes, %d Filter calls; want 9 and 9", len(feasible), calls.Load())
+	}
+	for _, n := range feasible {
+		if strings.HasPrefix(n.Name(), "node-1") {
+			t.Errorf("%s is feasible", n.Name())
+		}
+	}
+
+	// Every node hinted away: found none, so all 20 are filtered, and
+	// each rejection is Filter's status.
+	calls.Store(0)
+	f = newFramework(t, 100, hinter{prefix: "node-", calls: &calls}, &binder{})
+	f.SetSnapshot(snapshot(20))
+	cs = framework.NewCycleState()
+	if pre, st = f.RunPreFilterPlugins(context.Background(), cs, pod); !st.IsSuccess() {
+		t.Fatal(st)
+	}
+	feasible, rejected, err := f.FindNodesThatFit(context.Background(), cs, pod, pre)
+	if err != nil || len(feasible) != 0 || len(rejected) != 20 || calls.Load() != 20 {
+		t.Fatalf("feasible %d, rejected %d, %d Filter calls, err %v; want 0, 20, 20", len(feasible), len(rejected), calls.Load(), err)
+	}
+	if r := rejected["node-3"]; r == nil || !strings.Contains(r.String(), "hinted away") {
+		t.Errorf("node-3's rejection %v", r)
 	}
 }

@@ -58,6 +58,9 @@ func (a *ClientAPI) SetNominatedNodeName(ctx context.Context, pod *corev1.Pod, n
 // PodsNominatedTo lists the pending pods nominated to node.
 func (a *ClientAPI) PodsNominatedTo(node string) []*framework.PodInfo {
 	pods := a.Queue.NominatedPods(node)
+	if len(pods) == 0 {
+		return nil
+	}
 	out := make([]*framework.PodInfo, len(pods))
 	for i, p := range pods {
 		out[i] = framework.NewPodInfo(p)

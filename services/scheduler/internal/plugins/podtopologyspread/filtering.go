@@ -130,7 +130,9 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, cs *framework.CycleS
 		}
 	}
 	if len(constraints) > 0 {
-		pl.countDomains(ctx, s, pod, nodes)
+		if rejects := pl.countDomains(ctx, s, pod, nodes); rejects != nil {
+			cs.AddFilterHint(framework.FilterHint{Plugin: Name, Nodes: nodes, Rejects: rejects})
+		}
 	}
 	cs.Write(preFilterStateKey, s)
 	if len(constraints) == 0 {
@@ -139,10 +141,11 @@ func (pl *PodTopologySpread) PreFilter(ctx context.Context, cs *framework.CycleS
 	return nil, nil
 }
 
-// countDomains fills s.counts from the pods on nodes. What each node
-// contributes (its topology values and matching pods) comes from
-// pl.counts while the node is unchanged.
-func (pl *PodTopologySpread) countDomains(ctx context.Context, s *preFilterState, pod *corev1.Pod, nodes []*framework.NodeInfo) {
+// countDomains fills s.counts from the pods on nodes, and returns which
+// of nodes Filter rejects for pod (the FilterHint; nil when it rejects
+// none). What each node contributes (its topology values and matching
+// pods) comes from pl.counts while the node is unchanged.
+func (pl *PodTopologySpread) countDomains(ctx context.Context, s *preFilterState, pod *corev1.Pod, nodes []*framework.NodeInfo) []bool {
 	k := len(s.constraints)
 	buf := getResults(len(nodes) * k)
 	defer putResults(buf)
@@ -167,6 +170,43 @@ func (pl *PodTopologySpread) countDomains(ctx context.Context, s *preFilterState
 		sumDomains(results, k, i, domains[i], func(v string, pods int) { d.pods[v] = pods })
 		d.recount()
 	}
+	return s.rejects(nodes, results, domains)
+}
+
+// rejects returns, from countDomains' results, which of nodes Filter
+// rejects for the incoming pod: a node without every topology label, or
+// one whose domain would be too crowded for some constraint (a node
+// without a Node is left to Filter, which reports it as an error). Nil
+// when none.
+func (s *preFilterState) rejects(nodes []*framework.NodeInfo, results []nodeResult, domains [][]string) []bool {
+	k := len(s.constraints)
+	fits := make([][]bool, k)
+	for i := range s.constraints {
+		c := &s.constraints[i]
+		gmin := s.counts[i].globalMin(c.minDomains)
+		fits[i] = make([]bool, len(domains[i]))
+		for id, v := range domains[i] {
+			fits[i][id] = s.counts[i].pods[v]+s.selfMatch[i]-gmin <= int(c.maxSkew)
+		}
+	}
+	out := make([]bool, len(nodes))
+	some := false
+	for n, ni := range nodes {
+		rs := results[n*k : n*k+k]
+		if ni.Node == nil || rs[0].state == notSeen { // not counted (a cancelled pass): Filter decides
+			continue
+		}
+		for i, r := range rs {
+			if !r.hasLabel || !fits[i][r.domain] {
+				out[n], some = true, true
+				break
+			}
+		}
+	}
+	if !some {
+		return nil
+	}
+	return out
 }
 
 // AddPod accounts for podToAdd on nodeInfo's node (preemption's

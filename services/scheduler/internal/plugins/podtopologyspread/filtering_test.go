@@ -255,6 +255,19 @@ func TestFilter(t *testing.T) {
 			if st.Code() == framework.Error {
 				return
 			}
+			// The FilterHint marks exactly the nodes Filter rejects.
+			var rejects []bool
+			for _, h := range cs.FilterHints() {
+				if h.Plugin != Name || len(h.Nodes) != len(nodes) || &h.Nodes[0] != &nodes[0] {
+					t.Fatalf("hint %+v, not for the nodes given", h)
+				}
+				rejects = h.Rejects
+			}
+			for i, ni := range nodes {
+				if hinted := rejects != nil && rejects[i]; hinted != pl.Filter(ctx, cs, tc.pod, ni).IsRejected() {
+					t.Errorf("%s: hinted %v, Filter %v", ni.Name(), hinted, pl.Filter(ctx, cs, tc.pod, ni))
+				}
+			}
 			for _, ni := range nodes {
 				got := pl.Filter(ctx, cs, tc.pod, ni)
 				want := tc.want[ni.Name()]
