@@ -36,6 +36,28 @@ func newRealWriter(t *testing.T, ns, table string) *countingWriter {
 	return &countingWriter{ElementWriter: w}
 }
 
+// newNetlinkProxier is a proxier of table in ns that sends element-only
+// syncs through a real NetlinkWriter.
+func newNetlinkProxier(t *testing.T, ns, table string) (*Proxier, *countingWriter) {
+	t.Helper()
+	rc := baseConfig()
+	rc.Table = table
+	p := newTestProxier(newRealInterface(t, ns, table), rc)
+	w := newRealWriter(t, ns, table)
+	p.cfg.Elements = w
+	return p, w
+}
+
+// syncIn runs a sync of p inside ns.
+func syncIn(t *testing.T, ns string, p *Proxier, what string) {
+	t.Helper()
+	var err error
+	inNetns(t, ns, func() { err = p.Sync(context.Background()) })
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 // normalTable is the JSON listing of table in ns made comparable with
 // another table's: handles dropped, the table's name replaced, elements
 // and objects sorted (a hash set lists its elements in hash order).
@@ -86,19 +108,8 @@ func normalTable(t *testing.T, ns, table string) []string {
 func TestNetlinkMatchesNFT(t *testing.T) {
 	ns := newNetns(t)
 	const table, ref = "gtn-proxy", "gtr-proxy"
-	rc := baseConfig()
-	rc.Table = table
-	p := newTestProxier(newRealInterface(t, ns, table), rc)
-	w := newRealWriter(t, ns, table)
-	p.cfg.Elements = w
-	sync := func(p *Proxier, what string) {
-		t.Helper()
-		var err error
-		inNetns(t, ns, func() { err = p.Sync(context.Background()) })
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	p, w := newNetlinkProxier(t, ns, table)
+	sync := func(p *Proxier, what string) { t.Helper(); syncIn(t, ns, p, what) }
 
 	sh, eh := p.ServiceHandler(), p.SliceHandler()
 	web := service("web", "10.251.0.5", corev1.ServicePort{Port: 80, NodePort: 30080, Protocol: corev1.ProtocolTCP})
@@ -230,19 +241,8 @@ func TestEncodeElement(t *testing.T) {
 func TestNetlinkLargeBatch(t *testing.T) {
 	ns := newNetns(t)
 	const table = "gtl-proxy"
-	rc := baseConfig()
-	rc.Table = table
-	p := newTestProxier(newRealInterface(t, ns, table), rc)
-	w := newRealWriter(t, ns, table)
-	p.cfg.Elements = w
-	sync := func(what string) {
-		t.Helper()
-		var err error
-		inNetns(t, ns, func() { err = p.Sync(context.Background()) })
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	p, w := newNetlinkProxier(t, ns, table)
+	sync := func(what string) { t.Helper(); syncIn(t, ns, p, what) }
 	sh, eh := p.ServiceHandler(), p.SliceHandler()
 	sh.OnAdd(service("big", "10.251.0.5", corev1.ServicePort{Port: 80, Protocol: corev1.ProtocolTCP}), true)
 	eh.OnAdd(slice("big", "big-1", 8080, corev1.ProtocolTCP, "10.250.1.2"), true)
