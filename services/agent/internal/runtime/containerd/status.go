@@ -234,11 +234,30 @@ func (r *Runtime) finalizeLocked(ctx context.Context, c containerd.Container) (*
 	}
 	ev := &runtime.Event{Type: runtime.EventExit, ContainerID: c.ID(), PodUID: labels[runtime.LabelPodUID],
 		ExitCode: code, Time: exitedAt}
-	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+	if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) && !taskGone(ctx, c) {
 		return ev, fmt.Errorf("container %s: delete task: %w", c.ID(), err)
 	}
 	r.log.Debug("container exited", "id", c.ID(), "code", code, "oom", oom)
 	return ev, nil
+}
+
+// taskGone reports whether c's task is gone within a moment, after a
+// failed delete: when another client (a second agent process's cleanup,
+// say) deletes the same exited task at the same time, the shim exits
+// and the loser's call fails with "ttrpc: closed" although the task is
+// deleted.
+func taskGone(ctx context.Context, c containerd.Container) bool {
+	for range 10 {
+		if _, err := c.Task(ctx, nil); errdefs.IsNotFound(err) {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return false
 }
 
 func (r *Runtime) markOOM(id string) {
