@@ -3,11 +3,14 @@ package grpcapi_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -211,17 +214,25 @@ func (cl *cluster) startServer(t *testing.T) (addr string, stop func()) {
 	return addr, stop
 }
 
-// waitReady polls until the server serves the default namespace.
+// waitReady polls the server's /readyz until it passes: the store
+// answers, the watch caches have loaded and the bootstrap objects (the
+// kube-system namespace, ...) exist.
 func (cl *cluster) waitReady(t *testing.T, addr string) {
 	t.Helper()
-	c := cl.adminClient(t, addr)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(cl.ca.PEM)
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	defer hc.CloseIdleConnections()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.Namespaces(c).Get(ctx, "", "default", metav1.GetOptions{})
-		cancel()
+		resp, err := hc.Get("https://" + addr + "/readyz")
 		if err == nil {
-			return
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("%s: %s", resp.Status, body)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("API server %s not ready: %v", addr, err)

@@ -116,8 +116,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "ok")
 }
 
-// readyz reports ready when the store answers and every watch cache has
-// loaded.
+// readyz reports ready when the store answers, every watch cache has
+// loaded and the bootstrap objects exist.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
@@ -130,6 +130,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.reg.Ready(ctx); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, "[-]watch-cache failed: %v\nreadyz check failed\n", err)
+		return
+	}
+	select {
+	case <-s.bootstrapped:
+	default:
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, "[-]poststarthook/gantry-bootstrap failed: not finished\nreadyz check failed\n")
 		return
 	}
 	fmt.Fprint(w, "ok")

@@ -31,7 +31,11 @@ import (
 
 // Server is one API server.
 type Server struct {
-	cfg      *Config
+	cfg *Config
+	// bootstrapped is closed once the bootstrap objects exist (the
+	// namespaces, kubernetes and kube-dns Services, ...): /readyz waits
+	// for it, as Kubernetes' waits for its post-start hooks.
+	bootstrapped chan struct{}
 	log      *slog.Logger
 	etcd     *clientv3.Client
 	reg      *registry.Registry
@@ -61,7 +65,7 @@ func New(cfg *Config) (*Server, error) {
 		r.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 		cfg.Registry, cfg.Gatherer = r, r
 	}
-	s := &Server{cfg: cfg, log: cfg.Log.With("component", "apiserver")}
+	s := &Server{cfg: cfg, log: cfg.Log.With("component", "apiserver"), bootstrapped: make(chan struct{})}
 	var err error
 	if s.auth, err = authn.New(cfg.TokenAuthFile); err != nil {
 		return nil, err
@@ -178,14 +182,24 @@ func (s *Server) Run(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	g.Go(func() error {
-		if err := s.bootstrap(gctx); err != nil && gctx.Err() == nil {
-			s.log.Error("bootstrap objects", "err", err)
+		if err := s.bootstrap(gctx); err != nil {
+			if gctx.Err() == nil {
+				s.log.Error("bootstrap objects", "err", err)
+			}
+			return nil
 		}
+		close(s.bootstrapped)
 		return nil
 	})
 	g.Go(func() error {
 		// Ready for the service manager once /readyz would pass: every
-		// watch cache has loaded from the store.
+		// watch cache has loaded from the store and the bootstrap
+		// objects exist.
+		select {
+		case <-s.bootstrapped:
+		case <-gctx.Done():
+			return nil
+		}
 		if s.reg.Ready(gctx) == nil {
 			if err := sdnotify.Ready(); err != nil {
 				s.log.Warn("notify the service manager", "err", err)
