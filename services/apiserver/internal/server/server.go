@@ -36,14 +36,14 @@ type Server struct {
 	// namespaces, kubernetes and kube-dns Services, ...): /readyz waits
 	// for it, as Kubernetes' waits for its post-start hooks.
 	bootstrapped chan struct{}
-	log      *slog.Logger
-	etcd     *clientv3.Client
-	reg      *registry.Registry
-	auth     *authn.Authenticator
-	metrics  *metrics
-	listener net.Listener // plain TCP; TLS is done by the HTTP server
-	tls      *tls.Config
-	handler  http.Handler
+	log          *slog.Logger
+	etcd         *clientv3.Client
+	reg          *registry.Registry
+	auth         *authn.Authenticator
+	metrics      *metrics
+	listener     net.Listener // plain TCP; TLS is done by the HTTP server
+	tls          *tls.Config
+	handler      http.Handler
 	// grpc serves the gRPC facade on the same port (see withGRPC).
 	grpc *grpc.Server
 }
