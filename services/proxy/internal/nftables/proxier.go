@@ -399,8 +399,9 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 		}
 		for _, so := range e.objs {
 			for _, c := range so.Chains {
-				if h, ok := p.chains[c.Name]; full || !ok || h != p.hash(c) {
-					write = append(write, written{c, p.hash(c)})
+				h := p.hash(c)
+				if old, ok := p.chains[c.Name]; full || !ok || old != h {
+					write = append(write, written{c, h})
 				}
 			}
 			for _, s := range so.Sets {
@@ -409,8 +410,9 @@ func (p *Proxier) plan(ctx context.Context, full bool, changed map[types.Namespa
 				}
 			}
 			for _, m := range so.Maps {
-				if h, ok := p.maps[m.Name]; full || !ok || h != p.mapHash(m) {
-					emaps = append(emaps, mapWrite{m, p.mapHash(m), full || !ok})
+				h := p.mapHash(m)
+				if old, ok := p.maps[m.Name]; full || !ok || old != h {
+					emaps = append(emaps, mapWrite{m, h, full || !ok})
 				}
 			}
 		}
