@@ -189,21 +189,11 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		}
 		close(s.bootstrapped)
-		return nil
-	})
-	g.Go(func() error {
-		// Ready for the service manager once /readyz would pass: every
-		// watch cache has loaded from the store and the bootstrap
-		// objects exist.
-		select {
-		case <-s.bootstrapped:
-		case <-gctx.Done():
-			return nil
-		}
-		if s.reg.Ready(gctx) == nil {
-			if err := sdnotify.Ready(); err != nil {
-				s.log.Warn("notify the service manager", "err", err)
-			}
+		// Ready for the service manager now that /readyz passes: the
+		// bootstrap waited for every watch cache to load from the store
+		// and made the bootstrap objects.
+		if err := sdnotify.Ready(); err != nil {
+			s.log.Warn("notify the service manager", "err", err)
 		}
 		return nil
 	})
