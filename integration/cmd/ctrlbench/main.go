@@ -77,24 +77,11 @@ type daemons map[string]func() int
 func (d daemons) cpu() map[string]float64 {
 	out := map[string]float64{}
 	for name, pid := range d {
-		if s, err := cpuSeconds(pid()); err == nil {
+		if s, err := cluster.CPUSeconds(pid()); err == nil {
 			out[name] = s
 		}
 	}
 	return out
-}
-
-// cpuSeconds is the user+system time of pid, from /proc.
-func cpuSeconds(pid int) (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
-	utime, _ := strconv.ParseFloat(f[11], 64)
-	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / 100, nil // USER_HZ
 }
 
 type result struct {

@@ -45,6 +45,7 @@ type config struct {
 	timeout               time.Duration
 	markdown              bool
 	profile               string
+	apiProfile            string
 	memProfile            string
 }
 
@@ -58,6 +59,7 @@ func main() {
 	flag.DurationVar(&cfg.timeout, "timeout", 5*time.Minute, "give up on a workload after this long")
 	flag.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a 10 s CPU profile of the scheduler during each workload to <prefix>.<n>.pprof")
+	flag.StringVar(&cfg.apiProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of the API server during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a 10 s allocation profile (delta) of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.Parse()
 	klog.SetOutput(io.Discard)
@@ -82,7 +84,13 @@ type result struct {
 	throughput float64 // pods bound per second, first create to last bind
 	p50, p99   time.Duration
 	target     float64
+	cpu        []float64 // CPU ms per pod of each of cpuNames, -1 if unknown
 }
+
+// cpuNames are the processes whose CPU time per pod the table reports:
+// the store, the API server, the scheduler and this program (the
+// creating clients and the watch).
+var cpuNames = []string{"store", "apiserver", "scheduler", "clients"}
 
 func run(ctx context.Context, cfg config) (err error) {
 	flavor, err := cluster.LookupFlavor(cluster.Gantry)
@@ -104,10 +112,11 @@ func run(ctx context.Context, cfg config) (err error) {
 		return fmt.Errorf("start gantry-apiserver: %w", err)
 	}
 	defer cp.Close()
-	kube, err := kubernetes.NewForConfig(&rest.Config{
+	restCfg := &rest.Config{
 		Host: cp.Servers[0].URL, BearerToken: cp.AdminToken, TLSClientConfig: rest.TLSClientConfig{CAFile: cp.CAFile},
 		QPS: -1, ContentConfig: rest.ContentConfig{ContentType: "application/vnd.kubernetes.protobuf"}, UserAgent: "schedbench",
-	})
+	}
+	kube, err := kubernetes.NewForConfig(restCfg)
 	if err != nil {
 		return err
 	}
@@ -147,6 +156,7 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err := waitReady(ctx, metrics); err != nil {
 		return err
 	}
+	pids := []func() int{store.Member(0).PID, cp.Servers[0].PID, sched.PID, func() int { return 0 }}
 	var results []result
 	workloads := []struct {
 		name   string
@@ -178,16 +188,18 @@ func run(ctx context.Context, cfg config) (err error) {
 		if cfg.memProfile != "" {
 			profiling.Go(func() { saveProfile(ctx, metrics, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.memProfile, i)) })
 		}
-		cpu0, cpuErr := schedulerCPU(ctx, metrics)
+		if cfg.apiProfile != "" {
+			profiling.Go(func() { saveAPIServerProfile(ctx, restCfg, fmt.Sprintf("%s.%d.pprof", cfg.apiProfile, i)) })
+		}
+		cpu0 := cpuTimes(pids)
 		r, err := measure(ctx, kube, cfg, ns, w.n, w.mk)
 		if err != nil {
 			return fmt.Errorf("%s: %w", w.name, err)
 		}
 		r.name, r.target = w.name, w.target
+		r.cpu = perPod(cpu0, cpuTimes(pids), w.n)
 		logf("  %.0f pods/s, create-to-bound p50 %v p99 %v", r.throughput, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond))
-		if cpu1, err := schedulerCPU(ctx, metrics); err == nil && cpuErr == nil {
-			logf("  scheduler CPU %.2f s, %.2f ms/pod", cpu1-cpu0, (cpu1-cpu0)*1000/float64(w.n))
-		}
+		logf("  CPU ms per pod: %s", cpuLine(r.cpu))
 		results = append(results, r)
 		if err := sched.Crashed(); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
@@ -220,28 +232,44 @@ func waitReady(ctx context.Context, addr string) error {
 	}
 }
 
-// schedulerCPU returns the CPU seconds the scheduler process has used
-// (process_cpu_seconds_total on its metrics address).
-func schedulerCPU(ctx context.Context, addr string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
-	if err != nil {
-		return 0, err
+// cpuTimes returns the CPU seconds each process has used so far, -1 for
+// one that could not be read.
+func cpuTimes(pids []func() int) []float64 {
+	out := make([]float64, len(pids))
+	for i, pid := range pids {
+		s, err := cluster.CPUSeconds(pid())
+		if err != nil {
+			s = -1
+		}
+		out[i] = s
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
-	}
-	for _, line := range strings.Split(string(body), "\n") {
-		if v, ok := strings.CutPrefix(line, "process_cpu_seconds_total "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
+	return out
+}
+
+// perPod turns two cpuTimes readings into CPU milliseconds per pod.
+func perPod(before, after []float64, pods int) []float64 {
+	out := make([]float64, len(before))
+	for i := range before {
+		out[i] = -1
+		if before[i] >= 0 && after[i] >= 0 {
+			out[i] = (after[i] - before[i]) * 1000 / float64(pods)
 		}
 	}
-	return 0, fmt.Errorf("no process_cpu_seconds_total in %s/metrics", addr)
+	return out
+}
+
+func cpuLine(cpu []float64) string {
+	var parts []string
+	total := 0.0
+	for i, v := range cpu {
+		if v < 0 {
+			parts = append(parts, cpuNames[i]+" ?")
+			continue
+		}
+		total += v
+		parts = append(parts, fmt.Sprintf("%s %.2f", cpuNames[i], v))
+	}
+	return fmt.Sprintf("%s (total %.2f)", strings.Join(parts, ", "), total)
 }
 
 // saveProfile saves a 10 s profile of the scheduler: kind "profile"
@@ -249,11 +277,26 @@ func schedulerCPU(ctx context.Context, addr string) (float64, error) {
 // difference over the 10 s (pprof.Index serves named profiles as deltas
 // when given seconds).
 func saveProfile(ctx context.Context, addr, kind, file string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/debug/pprof/"+kind+"?seconds=10", nil)
+	fetchProfile(ctx, http.DefaultClient, "http://"+addr+"/debug/pprof/"+kind+"?seconds=10", file)
+}
+
+// saveAPIServerProfile saves a 10 s CPU profile of the API server, which
+// serves it to authenticated callers.
+func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, file string) {
+	rt, err := rest.TransportFor(cfg)
+	if err != nil {
+		logf("profile: %v", err)
+		return
+	}
+	fetchProfile(ctx, &http.Client{Transport: rt}, cfg.Host+"/debug/pprof/profile?seconds=10", file)
+}
+
+func fetchProfile(ctx context.Context, client *http.Client, url, file string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		logf("profile: %v", err)
 		return
@@ -427,7 +470,7 @@ func parallel(ctx context.Context, workers, n int, do func(i int) error) error {
 
 func printTable(out io.Writer, cfg config, rs []result) {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.0f", float64(d)/float64(time.Millisecond)) }
-	rows := [][]string{{"workload", "pods", "pods/s", "create-to-bound p50 (ms)", "p99 (ms)", "target (pods/s)"}}
+	rows := [][]string{{"workload", "pods", "pods/s", "create-to-bound p50 (ms)", "p99 (ms)", "CPU ms per pod (store / apiserver / scheduler / clients)", "target (pods/s)"}}
 	for _, r := range rs {
 		target := ""
 		if r.target > 0 {
@@ -437,15 +480,15 @@ func printTable(out io.Writer, cfg config, rs []result) {
 			}
 			target = fmt.Sprintf(">= %.0f: %s", r.target, verdict)
 		}
-		rows = append(rows, []string{r.name, strconv.Itoa(r.pods), fmt.Sprintf("%.0f", r.throughput), ms(r.p50), ms(r.p99), target})
+		rows = append(rows, []string{r.name, strconv.Itoa(r.pods), fmt.Sprintf("%.0f", r.throughput), ms(r.p50), ms(r.p99), cpuCell(r.cpu), target})
 	}
-	rows = append(rows, []string{"reference: kube-scheduler CI threshold, 5000 nodes (larger machines)", "", "~680", "", "", ""})
+	rows = append(rows, []string{"reference: kube-scheduler CI threshold, 5000 nodes (larger machines)", "", "~680", "", "", "", ""})
 	fmt.Fprintf(out, "%d nodes, %d creating clients, control plane and scheduler on this machine\n", cfg.nodes, cfg.creators)
 	if cfg.markdown {
 		for i, r := range rows {
 			fmt.Fprintf(out, "| %s |\n", strings.Join(r, " | "))
 			if i == 0 {
-				fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | --- |")
+				fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | --- |")
 			}
 		}
 		return
@@ -455,4 +498,19 @@ func printTable(out io.Writer, cfg config, rs []result) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
+}
+
+// cpuCell is the table's CPU column: per process, then the sum.
+func cpuCell(cpu []float64) string {
+	var parts []string
+	total := 0.0
+	for _, v := range cpu {
+		if v < 0 {
+			parts = append(parts, "?")
+			continue
+		}
+		total += v
+		parts = append(parts, fmt.Sprintf("%.2f", v))
+	}
+	return fmt.Sprintf("%s = %.2f", strings.Join(parts, " / "), total)
 }
