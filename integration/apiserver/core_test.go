@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -108,6 +109,10 @@ func TestPodBinding(t *testing.T) {
 			Target:     corev1.ObjectReference{Kind: "Node", Name: node},
 		}, metav1.CreateOptions{})
 	}
+	before, err := pods.Get(e.ctx, "p", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := bind("n1"); err != nil {
 		t.Fatalf("bind: %v", err)
 	}
@@ -117,6 +122,10 @@ func TestPodBinding(t *testing.T) {
 	}
 	if p.Spec.NodeName != "n1" {
 		t.Errorf("spec.nodeName after binding = %q, want n1", p.Spec.NodeName)
+	}
+	// As in Kubernetes, a binding leaves the pod's managedFields alone.
+	if !equality.Semantic.DeepEqual(p.ManagedFields, before.ManagedFields) {
+		t.Errorf("managedFields after binding = %v, want them unchanged: %v", p.ManagedFields, before.ManagedFields)
 	}
 	var scheduled corev1.ConditionStatus
 	for _, c := range p.Status.Conditions {

@@ -15,6 +15,7 @@ import (
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/client/leaderelection"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -151,7 +152,8 @@ func TestPodBindStatusAndDelete(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "nginx"}}},
 	}
-	if _, err := pods.Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	created, err := pods.Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatalf("Create: %v", err)
 	}
 	binding := &corev1.Binding{
@@ -167,6 +169,10 @@ func TestPodBindStatusAndDelete(t *testing.T) {
 	bound, err := pods.Get(ctx, ns, "web", metav1.GetOptions{})
 	if err != nil || bound.Spec.NodeName != "node-1" {
 		t.Fatalf("after Bind: nodeName %q, %v", bound.Spec.NodeName, err)
+	}
+	// As in Kubernetes, a binding leaves the pod's managedFields alone.
+	if !equality.Semantic.DeepEqual(bound.ManagedFields, created.ManagedFields) {
+		t.Errorf("managedFields after Bind = %v, want them unchanged: %v", bound.ManagedFields, created.ManagedFields)
 	}
 
 	bound.Status.Phase = corev1.PodRunning

@@ -241,11 +241,14 @@ func (r *Resource) prepare(ctx context.Context, next, cur runtime.Object, sub, m
 		return r.prepareApproval(next, cur, manager)
 	case "binding":
 		// Binding sets spec.nodeName and the PodScheduled condition,
-		// which no ordinary update may.
+		// which no ordinary update may. As in Kubernetes, whose binding
+		// writes the pod straight to storage, the pod's managedFields do
+		// not change: no manager owns spec.nodeName (and the field set of
+		// the whole pod is not recomputed for every binding).
 		if err := keepSystemMeta(next.(metav1.Object), cur.(metav1.Object)); err != nil {
 			return nil, err
 		}
-		return r.finishUpdate(next, cur, manager, "binding")
+		return r.finishUpdate(next, cur, "", "binding")
 	}
 	return r.prepareUpdate(ctx, next, cur, manager)
 }
