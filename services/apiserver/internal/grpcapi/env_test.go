@@ -6,31 +6,27 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/gantry-dev/gantry/libs/client"
 	"github.com/gantry-dev/gantry/libs/pki"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/server"
-	clientv3 "go.etcd.io/etcd/client/v3"
-	"go.uber.org/zap"
+	"github.com/gantry-dev/gantry/services/apiserver/internal/storetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The tests run real API servers (server.New, in this process) on one
-// store started by TestMain: gantry-store from $GANTRY_BIN_DIR when that
-// is set (make test), Debian's etcd otherwise. Without either they fail
-// and say why.
+// store started by TestMain (see storetest). Without a store binary they
+// fail and say why.
 
 var store struct {
 	url  string // client URL
@@ -38,102 +34,18 @@ var store struct {
 }
 
 func TestMain(m *testing.M) {
-	stop, err := startStore()
-	if err != nil {
+	url, stop, err := storetest.Start()
+	switch {
+	case errors.Is(err, storetest.ErrNoStore):
+		store.skip, stop = err.Error(), func() {}
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "store:", err)
 		os.Exit(1)
 	}
+	store.url = url
 	code := m.Run()
 	stop()
 	os.Exit(code)
-}
-
-// storeBinary is gantry-store from $GANTRY_BIN_DIR, or etcd.
-func storeBinary() (string, bool) {
-	if dir := os.Getenv("GANTRY_BIN_DIR"); dir != "" {
-		if p := filepath.Join(dir, "gantry-store"); fileExists(p) {
-			return p, true
-		}
-	}
-	if p, err := exec.LookPath("etcd"); err == nil {
-		return p, true
-	}
-	return "", false
-}
-
-func fileExists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
-// startStore starts a one-member store on free loopback ports in a
-// temporary directory; stop kills it (by its PID) and removes the
-// directory.
-func startStore() (stop func(), err error) {
-	bin, ok := storeBinary()
-	if !ok {
-		store.skip = "no store binary: set GANTRY_BIN_DIR (make build) or install etcd"
-		return func() {}, nil
-	}
-	dir, err := os.MkdirTemp("", "grpcapi-store-")
-	if err != nil {
-		return nil, err
-	}
-	clientURL := "http://127.0.0.1:" + strconv.Itoa(freePort())
-	peerURL := "http://127.0.0.1:" + strconv.Itoa(freePort())
-	cmd := exec.Command(bin,
-		"--name", "default", "--data-dir", filepath.Join(dir, "data"),
-		"--listen-client-urls", clientURL, "--advertise-client-urls", clientURL,
-		"--listen-peer-urls", peerURL, "--initial-advertise-peer-urls", peerURL,
-		"--initial-cluster", "default="+peerURL)
-	logFile, err := os.Create(filepath.Join(dir, "store.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	stop = func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		logFile.Close()
-		os.RemoveAll(dir)
-	}
-	if err := waitStore(clientURL); err != nil {
-		stop()
-		return nil, fmt.Errorf("%s did not start: %w", bin, err)
-	}
-	store.url = clientURL
-	return stop, nil
-}
-
-func waitStore(url string) error {
-	cli, err := clientv3.New(clientv3.Config{Endpoints: []string{url}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
-	if err != nil {
-		return err
-	}
-	defer cli.Close()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := cli.Put(ctx, "/grpcapi-test/started", "yes")
-		cancel()
-		if err == nil || time.Now().After(deadline) {
-			return err
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// freePort returns a loopback port that was free a moment ago.
-func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // cluster is what a test needs to reach the API servers: the CA, an admin

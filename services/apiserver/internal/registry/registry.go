@@ -73,7 +73,9 @@ func New(cli *clientv3.Client, cfg Config) (*Registry, error) {
 	for _, res := range api.Resources {
 		st := storage.NewStore(cli, res)
 		st.Metrics = metrics
-		r := &Resource{res: res, gr: res.GVR().GroupResource(), store: st, cache: storage.NewCache(st, cfg.Log), reg: reg}
+		cache := storage.NewCache(st, cfg.Log)
+		st.UseCache(cache)
+		r := &Resource{res: res, gr: res.GVR().GroupResource(), store: st, cache: cache, reg: reg}
 		r.hooks = reg.hooksFor(res)
 		reg.resources[res.GVR()] = r
 	}

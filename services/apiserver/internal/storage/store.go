@@ -27,6 +27,9 @@ type Store struct {
 	proto *protobuf.Serializer
 	// Metrics may be nil.
 	Metrics *Metrics
+	// cached, if set, returns the object under a key as the watch cache
+	// holds it (possibly behind the store); Update starts from it.
+	cached func(key string) (runtime.Object, bool)
 }
 
 // NewStore returns the store of res.
@@ -160,25 +163,47 @@ type UpdateFunc func(cur runtime.Object) (runtime.Object, error)
 // (otherwise 409 Conflict, as the client asked for a compare-and-swap).
 // If the object is missing and allowCreate is set, fn is called with a
 // nil current object instead of failing with NotFound.
+//
+// As kube-apiserver's GuaranteedUpdate does, the first attempt starts from
+// the watch cache's copy of the object (see UseCache) instead of reading
+// the store: the write's compare-and-swap on the object's revision catches
+// a stale copy, and the failed transaction returns the current object for
+// the next attempt. Whatever the stale copy makes fn or the precondition
+// decide (an error, or no change) is only believed after a read from the
+// store.
 func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allowCreate bool) (obj runtime.Object, created bool, err error) {
 	key := s.res.Key(ns, name)
-	for {
-		cur, curRev, err := s.getRaw(ctx, key)
-		if err != nil {
+	cur, curRev, fromCache := s.cachedState(key)
+	current := !fromCache
+	if current {
+		if cur, curRev, err = s.getRaw(ctx, key); err != nil {
 			return nil, false, err
 		}
+	}
+	refresh := func() error {
+		cur, curRev, err = s.getRaw(ctx, key)
+		current = true
+		return err
+	}
+	for {
 		if cur == nil && !allowCreate {
 			return nil, false, apierrors.NewNotFound(s.gr, name)
 		}
 		next, err := fn(cur)
+		if err == nil && next != nil {
+			err = s.checkPrecondition(next, curRev, name)
+		}
+		if !current && (err != nil || next == nil) {
+			if err := refresh(); err != nil {
+				return nil, false, err
+			}
+			continue
+		}
 		if err != nil {
 			return nil, false, err
 		}
 		if next == nil {
 			return cur, false, nil
-		}
-		if err := s.checkPrecondition(next, curRev, name); err != nil {
-			return nil, false, err
 		}
 		data, err := s.Encode(next)
 		if err != nil {
@@ -188,6 +213,7 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
 			Then(clientv3.OpPut(key, string(data))).
+			Else(clientv3.OpGet(key)).
 			Commit()
 		s.Metrics.observe("update", s.gr.String(), start)
 		if err != nil {
@@ -196,8 +222,46 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 		if resp.Succeeded {
 			return next, cur == nil, setRV(next, resp.Header.Revision)
 		}
-		// Someone else wrote in between: read again and retry.
+		// Someone else wrote in between (or the cached copy was stale):
+		// retry from the object the transaction read.
+		cur, curRev, current = nil, 0, true
+		if rr := resp.Responses[0].GetResponseRange(); rr != nil && len(rr.Kvs) > 0 {
+			if cur, err = s.decodeKV(rr.Kvs[0]); err != nil {
+				return nil, false, err
+			}
+			curRev = rr.Kvs[0].ModRevision
+		}
 	}
+}
+
+// UseCache makes Update start from the objects of c (the watch cache of
+// this store's resource) rather than a read of the store.
+func (s *Store) UseCache(c *Cache) {
+	s.cached = func(key string) (runtime.Object, bool) {
+		obj, _, ok := c.Get(key)
+		return obj, ok
+	}
+}
+
+// cachedState returns a copy of the cached object under key and its
+// revision, and whether there is one.
+func (s *Store) cachedState(key string) (runtime.Object, int64, bool) {
+	if s.cached == nil {
+		return nil, 0, false
+	}
+	obj, ok := s.cached(key)
+	if !ok {
+		return nil, 0, false
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return nil, 0, false
+	}
+	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
+	if err != nil || rev <= 0 {
+		return nil, 0, false
+	}
+	return obj.DeepCopyObject(), rev, true
 }
 
 // checkPrecondition enforces a compare-and-swap asked for by the client:
