@@ -20,10 +20,14 @@ type StateData interface {
 
 // CycleState is the scratch space of one pod's scheduling cycle, shared
 // by the plugins. It is safe for concurrent use (Filter runs in parallel
-// over nodes).
+// over nodes). Its data is a sync.Map, as in Kubernetes: written by the
+// PreFilter and PreScore plugins, then read for every node from several
+// goroutines, which a read lock would make write one shared counter per
+// read.
 type CycleState struct {
-	mu   sync.RWMutex
-	data map[StateKey]StateData
+	data sync.Map // StateKey → StateData
+
+	mu sync.RWMutex // guards hints
 	// SkipFilterPlugins and SkipScorePlugins are the plugins whose
 	// PreFilter / PreScore returned Skip.
 	SkipFilterPlugins map[string]bool
@@ -64,41 +68,38 @@ func (c *CycleState) FilterHints() []FilterHint {
 
 // NewCycleState returns an empty CycleState.
 func NewCycleState() *CycleState {
-	return &CycleState{data: map[StateKey]StateData{}}
+	return &CycleState{}
 }
 
 // Read returns the data under key.
 func (c *CycleState) Read(key StateKey) (StateData, error) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if d, ok := c.data[key]; ok {
-		return d, nil
+	if d, ok := c.data.Load(key); ok {
+		sd, _ := d.(StateData) // nil when nil was written
+		return sd, nil
 	}
 	return nil, ErrNotFound
 }
 
 // Write stores data under key.
 func (c *CycleState) Write(key StateKey, d StateData) {
-	c.mu.Lock()
-	c.data[key] = d
-	c.mu.Unlock()
+	c.data.Store(key, d)
 }
 
 // Delete removes key.
 func (c *CycleState) Delete(key StateKey) {
-	c.mu.Lock()
-	delete(c.data, key)
-	c.mu.Unlock()
+	c.data.Delete(key)
 }
 
 // Clone returns a deep copy (each StateData cloned).
 func (c *CycleState) Clone() *CycleState {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	out := NewCycleState()
-	for k, v := range c.data {
-		out.data[k] = v.Clone()
-	}
+	c.data.Range(func(k, v any) bool {
+		if sd, ok := v.(StateData); ok && sd != nil {
+			v = sd.Clone()
+		}
+		out.data.Store(k, v)
+		return true
+	})
 	out.SkipFilterPlugins = c.SkipFilterPlugins
 	out.SkipScorePlugins = c.SkipScorePlugins
 	return out
