@@ -55,6 +55,8 @@ type cluster struct {
 	ca         *pki.CA
 	adminToken string
 	adminCert  *pki.Issued
+	// eventTTL is the servers' --event-ttl (0: events never expire).
+	eventTTL time.Duration
 }
 
 // newCluster prepares credentials for API servers of one test.
@@ -101,7 +103,8 @@ func (cl *cluster) startServer(t *testing.T) (addr string, stop func()) {
 		EnableBootstrapTokenAuth: true,
 		EtcdServers:              []string{store.url}, EtcdDialTimeout: 10 * time.Second,
 		ServiceClusterIPRange: "10.96.0.0/12", ServiceNodePortRange: "30000-32767",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		EventTTL: cl.eventTTL,
+		Log:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/patch"
@@ -31,6 +32,9 @@ type Config struct {
 	// default tolerations of the not-ready and unreachable NoExecute
 	// taints given to new pods (0: 300 s).
 	NotReadyTolerationSeconds, UnreachableTolerationSeconds int64
+	// EventTTL is how long events live after their last write; 0 means
+	// until deleted.
+	EventTTL time.Duration
 }
 
 // Registry holds every served resource.
@@ -70,9 +74,13 @@ func New(cli *clientv3.Client, cfg Config) (*Registry, error) {
 	if cfg.Metrics != nil {
 		metrics = storage.NewMetrics(cfg.Metrics)
 	}
+	leases := storage.NewLeases(cli)
 	for _, res := range api.Resources {
 		st := storage.NewStore(cli, res)
 		st.Metrics = metrics
+		if res.GVR() == corev1.SchemeGroupVersion.WithResource("events") && cfg.EventTTL > 0 {
+			st.TTL, st.Leases = cfg.EventTTL, leases
+		}
 		cache := storage.NewCache(st, cfg.Log)
 		st.UseCache(cache)
 		r := &Resource{res: res, gr: res.GVR().GroupResource(), store: st, cache: cache, reg: reg}

@@ -54,6 +54,9 @@ type Config struct {
 	// are the tolerations admission gives pods of the not-ready and
 	// unreachable NoExecute taints (300).
 	DefaultNotReadyTolerationSeconds, DefaultUnreachableTolerationSeconds int64
+	// EventTTL is how long events are kept after their last write (the
+	// flag's default is Kubernetes' hour); 0 keeps them until deleted.
+	EventTTL time.Duration
 	// AdvertiseAddress is published in the "kubernetes" Service's
 	// endpoints.
 	AdvertiseAddress string
@@ -92,6 +95,7 @@ func ParseFlags(args []string) (*Config, error) {
 	fs.StringVar(&cfg.ServiceNodePortRange, "service-node-port-range", "30000-32767", "range of NodePorts")
 	fs.Int64Var(&cfg.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", 300, "tolerationSeconds of the node.kubernetes.io/not-ready:NoExecute toleration admission adds to pods that have none")
 	fs.Int64Var(&cfg.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", 300, "tolerationSeconds of the node.kubernetes.io/unreachable:NoExecute toleration admission adds to pods that have none")
+	fs.DurationVar(&cfg.EventTTL, "event-ttl", time.Hour, "how long events are kept after their last write (0: until deleted)")
 	fs.StringVar(&cfg.AdvertiseAddress, "advertise-address", "", "address published in the kubernetes Service endpoints (default: bind address, or 127.0.0.1)")
 	fs.DurationVar(&cfg.ShutdownDelay, "shutdown-delay-duration", 0, "how long to keep serving after SIGTERM before closing listeners")
 	fs.BoolVar(&cfg.Profiling, "profiling", true, "serve Go's profiles under /debug/pprof/ to authenticated callers")

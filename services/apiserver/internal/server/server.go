@@ -76,6 +76,7 @@ func New(cfg *Config) (*Server, error) {
 	s.reg, err = registry.New(s.etcd, registry.Config{
 		ServiceCIDR: cfg.ServiceClusterIPRange, NodePortRange: cfg.ServiceNodePortRange, Log: s.log, Metrics: cfg.Registry,
 		NotReadyTolerationSeconds: cfg.DefaultNotReadyTolerationSeconds, UnreachableTolerationSeconds: cfg.DefaultUnreachableTolerationSeconds,
+		EventTTL: cfg.EventTTL,
 	})
 	if err != nil {
 		s.etcd.Close()

@@ -27,6 +27,10 @@ type Store struct {
 	proto *protobuf.Serializer
 	// Metrics may be nil.
 	Metrics *Metrics
+	// TTL, if set, is how long objects live after their last write
+	// (events: --event-ttl); Leases hands out the store leases for it.
+	TTL    time.Duration
+	Leases *Leases
 	// cached, if set, returns the object under a key as the watch cache
 	// holds it (possibly behind the store); Update starts from it.
 	cached func(key string) (runtime.Object, bool)
@@ -95,8 +99,12 @@ func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object,
 		return nil, err
 	}
 	key := s.res.Key(ns, name)
+	put, err := s.put(ctx, key, data)
+	if err != nil {
+		return nil, err
+	}
 	cmps := []clientv3.Cmp{clientv3.Compare(clientv3.CreateRevision(key), "=", 0)}
-	ops := []clientv3.Op{clientv3.OpPut(key, string(data))}
+	ops := []clientv3.Op{put}
 	for _, e := range extra {
 		cmps = append(cmps, e.Cmp)
 		ops = append(ops, e.Op)
@@ -105,6 +113,7 @@ func (s *Store) Create(ctx context.Context, ns, name string, obj runtime.Object,
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(ops...).Commit()
 	s.Metrics.observe("create", s.gr.String(), start)
 	if err != nil {
+		s.leaseFailed(err)
 		return nil, s.storeError(err)
 	}
 	if !resp.Succeeded {
@@ -209,14 +218,19 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 		if err != nil {
 			return nil, false, err
 		}
+		put, err := s.put(ctx, key, data)
+		if err != nil {
+			return nil, false, err
+		}
 		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
-			Then(clientv3.OpPut(key, string(data))).
+			Then(put).
 			Else(clientv3.OpGet(key)).
 			Commit()
 		s.Metrics.observe("update", s.gr.String(), start)
 		if err != nil {
+			s.leaseFailed(err)
 			return nil, false, s.storeError(err)
 		}
 		if resp.Succeeded {
@@ -231,6 +245,28 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 			}
 			curRev = rr.Kvs[0].ModRevision
 		}
+	}
+}
+
+// put is the write of an object's data under key: with a lease when the
+// resource's objects expire.
+func (s *Store) put(ctx context.Context, key string, data []byte) (clientv3.Op, error) {
+	if s.TTL <= 0 || s.Leases == nil {
+		return clientv3.OpPut(key, string(data)), nil
+	}
+	id, err := s.Leases.For(ctx, s.TTL)
+	if err != nil {
+		return clientv3.Op{}, s.storeError(err)
+	}
+	return clientv3.OpPut(key, string(data), clientv3.WithLease(id)), nil
+}
+
+// leaseFailed makes the next write take a new lease when the store says
+// the current one is gone (revoked by hand, say); the failed write is
+// the client's to retry.
+func (s *Store) leaseFailed(err error) {
+	if s.Leases != nil && errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		s.Leases.Reset()
 	}
 }
 

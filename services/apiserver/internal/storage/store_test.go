@@ -287,3 +287,56 @@ func TestUpdateFromCache(t *testing.T) {
 		}
 	})
 }
+
+// TestLeases checks how leases are shared: within the reuse window (5% of
+// the TTL, at most a minute) and up to maxObjects objects, for one TTL;
+// each granted for the TTL plus the window.
+func TestLeases(t *testing.T) {
+	s, _ := configMaps(t)
+	ctx := context.Background()
+	l := NewLeases(s.cli)
+	now := time.Unix(1_000_000, 0)
+	l.now = func() time.Time { return now }
+	l.maxObjects = 3
+	lease := func(ttl time.Duration) clientv3.LeaseID {
+		t.Helper()
+		id, err := l.For(ctx, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	first := lease(100 * time.Second)
+	if got := lease(100 * time.Second); got != first {
+		t.Errorf("second object within the window got lease %x, want %x", got, first)
+	}
+	ttl, err := s.cli.TimeToLive(ctx, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ttl.GrantedTTL != 105 {
+		t.Errorf("lease granted for %d s, want 105 (TTL 100 s + 5 s window)", ttl.GrantedTTL)
+	}
+	if got := lease(50 * time.Second); got == first {
+		t.Error("another TTL shared the lease")
+	}
+	second := lease(100 * time.Second)
+	if second == first {
+		t.Error("the lease outlived a change of TTL")
+	}
+	lease(100 * time.Second)
+	lease(100 * time.Second)
+	if got := lease(100 * time.Second); got == second {
+		t.Errorf("a fourth object shared a lease of at most %d", l.maxObjects)
+	}
+	third := lease(100 * time.Second)
+	now = now.Add(6 * time.Second)
+	if got := lease(100 * time.Second); got == third {
+		t.Error("a lease was reused after its 5 s window")
+	}
+	// An hour's TTL: the window is capped at a minute.
+	hour := lease(time.Hour)
+	if ttl, err := s.cli.TimeToLive(ctx, hour); err != nil || ttl.GrantedTTL != 3660 {
+		t.Errorf("hour lease granted for %d s (%v), want 3660", ttl.GrantedTTL, err)
+	}
+}
