@@ -322,7 +322,7 @@ func (r *Resource) update(ctx context.Context, ns, name string, dryRun bool, fn 
 			return nil, false, err
 		}
 		rv := cur.(metav1.Object).GetResourceVersion()
-		deleted, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: &rv}, nil, r.release(cur)...)
+		deleted, err := r.store.Delete(ctx, ns, name, cur, storage.Preconditions{ResourceVersion: &rv}, nil, r.release(cur)...)
 		if apierrors.IsConflict(err) {
 			continue
 		}
@@ -555,7 +555,7 @@ func (r *Resource) Delete(ctx context.Context, ns, name string, opts metav1.Dele
 			return out, false, err
 		}
 		rv := cur.(metav1.Object).GetResourceVersion()
-		out, err := r.store.Delete(ctx, ns, name, storage.Preconditions{ResourceVersion: &rv},
+		out, err := r.store.Delete(ctx, ns, name, cur, storage.Preconditions{ResourceVersion: &rv},
 			func(now runtime.Object) error { return r.store.CheckPreconditions(now, pre) }, r.release(cur)...)
 		if apierrors.IsConflict(err) && pre.ResourceVersion == nil && pre.UID == nil {
 			continue

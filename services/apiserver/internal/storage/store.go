@@ -238,13 +238,10 @@ func (s *Store) Update(ctx context.Context, ns, name string, fn UpdateFunc, allo
 		}
 		// Someone else wrote in between (or the cached copy was stale):
 		// retry from the object the transaction read.
-		cur, curRev, current = nil, 0, true
-		if rr := resp.Responses[0].GetResponseRange(); rr != nil && len(rr.Kvs) > 0 {
-			if cur, err = s.decodeKV(rr.Kvs[0]); err != nil {
-				return nil, false, err
-			}
-			curRev = rr.Kvs[0].ModRevision
+		if cur, curRev, err = s.fromRange(resp); err != nil {
+			return nil, false, err
 		}
+		current = true
 	}
 }
 
@@ -350,29 +347,50 @@ type Preconditions struct {
 
 // Delete removes an object. check sees the current object first and may
 // refuse. It returns the deleted object with the revision of the delete.
-func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, check func(cur runtime.Object) error, extra ...clientv3.Op) (runtime.Object, error) {
+// known, if not nil, is the object as the caller has just read it: the
+// delete starts from it instead of reading the store, its compare-and-swap
+// on the object's revision catches a change, and the failed transaction
+// returns the current object for the next attempt.
+func (s *Store) Delete(ctx context.Context, ns, name string, known runtime.Object, pre Preconditions, check func(cur runtime.Object) error, extra ...clientv3.Op) (runtime.Object, error) {
 	key := s.res.Key(ns, name)
-	for {
-		cur, curRev, err := s.getRaw(ctx, key)
-		if err != nil {
+	var cur runtime.Object
+	var curRev int64
+	current := true
+	if m, err := meta.Accessor(known); known != nil && err == nil {
+		if rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64); err == nil && rev > 0 {
+			cur, curRev, current = known.DeepCopyObject(), rev, false
+		}
+	}
+	if current {
+		var err error
+		if cur, curRev, err = s.getRaw(ctx, key); err != nil {
 			return nil, err
 		}
+	}
+	for {
 		if cur == nil {
 			return nil, apierrors.NewNotFound(s.gr, name)
 		}
-		if err := s.CheckPreconditions(cur, pre); err != nil {
-			return nil, err
+		err := s.CheckPreconditions(cur, pre)
+		if err == nil && check != nil {
+			err = check(cur)
 		}
-		if check != nil {
-			if err := check(cur); err != nil {
+		if err != nil && !current {
+			if cur, curRev, err = s.getRaw(ctx, key); err != nil {
 				return nil, err
 			}
+			current = true
+			continue
+		}
+		if err != nil {
+			return nil, err
 		}
 		ops := append([]clientv3.Op{clientv3.OpDelete(key)}, extra...)
 		start := time.Now()
 		resp, err := s.cli.Txn(ctx).
 			If(clientv3.Compare(clientv3.ModRevision(key), "=", curRev)).
 			Then(ops...).
+			Else(clientv3.OpGet(key)).
 			Commit()
 		s.Metrics.observe("delete", s.gr.String(), start)
 		if err != nil {
@@ -381,7 +399,25 @@ func (s *Store) Delete(ctx context.Context, ns, name string, pre Preconditions, 
 		if resp.Succeeded {
 			return cur, setRV(cur, resp.Header.Revision)
 		}
+		if cur, curRev, err = s.fromRange(resp); err != nil {
+			return nil, err
+		}
+		current = true
 	}
+}
+
+// fromRange returns the object a failed transaction's Else(OpGet) read,
+// nil if there was none.
+func (s *Store) fromRange(resp *clientv3.TxnResponse) (runtime.Object, int64, error) {
+	rr := resp.Responses[0].GetResponseRange()
+	if rr == nil || len(rr.Kvs) == 0 {
+		return nil, 0, nil
+	}
+	obj, err := s.decodeKV(rr.Kvs[0])
+	if err != nil {
+		return nil, 0, err
+	}
+	return obj, rr.Kvs[0].ModRevision, nil
 }
 
 // CheckPreconditions enforces a delete's uid and resourceVersion

@@ -232,7 +232,7 @@ func TestUpdateFromCache(t *testing.T) {
 	t.Run("deleted behind the cache", func(t *testing.T) {
 		cached = create("deleted", map[string]string{"a": "1"})
 		rv := cached.(*corev1.ConfigMap).ResourceVersion
-		if _, err := s.Delete(ctx, ns, "deleted", Preconditions{ResourceVersion: &rv}, nil); err != nil {
+		if _, err := s.Delete(ctx, ns, "deleted", nil, Preconditions{ResourceVersion: &rv}, nil); err != nil {
 			t.Fatal(err)
 		}
 		var calls atomic.Int32
@@ -338,5 +338,84 @@ func TestLeases(t *testing.T) {
 	hour := lease(time.Hour)
 	if ttl, err := s.cli.TimeToLive(ctx, hour); err != nil || ttl.GrantedTTL != 3660 {
 		t.Errorf("hour lease granted for %d s (%v), want 3660", ttl.GrantedTTL, err)
+	}
+}
+
+// TestDeleteFromKnown checks Delete when the caller hands it the object it
+// has read: a copy that is no longer current is caught by the delete's
+// compare-and-swap, and preconditions and checks are decided on the
+// current object.
+func TestDeleteFromKnown(t *testing.T) {
+	ctx := context.Background()
+	s, ns := configMaps(t)
+	create := func(name string) *corev1.ConfigMap {
+		t.Helper()
+		obj, err := s.Create(ctx, ns, name, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: map[string]string{"v": "1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj.(*corev1.ConfigMap)
+	}
+	change := func(name string) *corev1.ConfigMap {
+		t.Helper()
+		obj, _, err := s.Update(ctx, ns, name, func(cur runtime.Object) (runtime.Object, error) {
+			next := cur.(*corev1.ConfigMap).DeepCopy()
+			next.Data = map[string]string{"v": "2"}
+			return next, nil
+		}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return obj.(*corev1.ConfigMap)
+	}
+	gone := func(name string) bool {
+		_, err := s.Get(ctx, ns, name)
+		return apierrors.IsNotFound(err)
+	}
+
+	known := create("current")
+	out, err := s.Delete(ctx, ns, "current", known, Preconditions{ResourceVersion: &known.ResourceVersion}, nil)
+	if err != nil || !gone("current") || data(out)["v"] != "1" {
+		t.Fatalf("delete of the known current object: %v (gone %v)", err, gone("current"))
+	}
+	if data(known)["v"] != "1" || known.ResourceVersion == out.(*corev1.ConfigMap).ResourceVersion {
+		t.Error("Delete changed the object it was handed")
+	}
+
+	// The caller's resourceVersion is stale: Conflict, nothing deleted.
+	known = create("changed")
+	change("changed")
+	if _, err := s.Delete(ctx, ns, "changed", known, Preconditions{ResourceVersion: &known.ResourceVersion}, nil); !apierrors.IsConflict(err) || gone("changed") {
+		t.Errorf("delete with a stale resourceVersion: %v (gone %v), want Conflict", err, gone("changed"))
+	}
+	// No precondition: the current object is deleted and returned.
+	out, err = s.Delete(ctx, ns, "changed", known, Preconditions{}, nil)
+	if err != nil || !gone("changed") || data(out)["v"] != "2" {
+		t.Errorf("delete from a stale copy: %v, returned %v (gone %v), want the current object deleted", err, out, gone("changed"))
+	}
+
+	// A check that refuses the stale copy is asked again about the
+	// current one.
+	known = create("checked")
+	change("checked")
+	var calls atomic.Int32
+	_, err = s.Delete(ctx, ns, "checked", known, Preconditions{}, func(cur runtime.Object) error {
+		calls.Add(1)
+		if data(cur)["v"] != "2" {
+			return apierrors.NewConflict(schema.GroupResource{Resource: "configmaps"}, "checked", errors.New("old"))
+		}
+		return nil
+	})
+	if err != nil || !gone("checked") || calls.Load() != 2 {
+		t.Errorf("delete with a check: %v after %d checks (gone %v), want success after 2", err, calls.Load(), gone("checked"))
+	}
+
+	// Deleted behind the caller's back.
+	known = create("twice")
+	if _, err := s.Delete(ctx, ns, "twice", nil, Preconditions{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Delete(ctx, ns, "twice", known, Preconditions{}, nil); !apierrors.IsNotFound(err) {
+		t.Errorf("delete of a deleted object: %v, want NotFound", err)
 	}
 }
