@@ -382,39 +382,54 @@ func (f *Framework) FindNodesThatFit(ctx context.Context, state *framework.Cycle
 	statuses := f.statusBuf[:len(nodes)]
 	defer clear(statuses)
 	search := func(skip []bool) {
-		// filterCtx stops the search once enough nodes are found.
+		// filterCtx stops handing out ranges of nodes once enough nodes
+		// are found; a range under way is finished, so that the nodes
+		// examined run on from start without a gap and the next cycle
+		// starts after them. Each range keeps what it examined and found
+		// locally and adds it to the shared counters once: one shared
+		// counter written per node made the cores fight over its cache
+		// line.
 		filterCtx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		f.par.Until(filterCtx, len(nodes), func(i int) {
-			idx := (start + i) % len(nodes)
-			examined.Add(1)
-			if skip != nil && skip[idx] {
-				return
-			}
-			ni := nodes[idx]
-			s := framework.RunFilterPluginsWithNominatedPods(filterCtx, f, state, pod, ni)
-			if s.IsSuccess() {
-				k := found.Add(1)
-				if k > int64(want) {
+		f.par.untilChunks(filterCtx, len(nodes), func(lo, hi int) {
+			examined.Add(int64(hi - lo))
+			var fits [maxChunk]*framework.NodeInfo
+			n := 0
+			defer func() {
+				if n == 0 {
+					return
+				}
+				k := int(found.Add(int64(n)))
+				if first := k - n; first < want {
+					copy(feasible[first:min(k, want)], fits[:n])
+				}
+				if k >= want {
+					cancel()
+				}
+			}()
+			for i := lo; i < hi; i++ {
+				idx := (start + i) % len(nodes)
+				if skip != nil && skip[idx] {
+					continue
+				}
+				ni := nodes[idx]
+				s := framework.RunFilterPluginsWithNominatedPods(filterCtx, f, state, pod, ni)
+				if s.IsSuccess() {
+					fits[n] = ni
+					n++
+					continue
+				}
+				if !s.IsRejected() {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = s.AsError()
+					}
+					mu.Unlock()
 					cancel()
 					return
 				}
-				feasible[k-1] = ni
-				if k == int64(want) {
-					cancel()
-				}
-				return
+				statuses[idx] = s
 			}
-			if !s.IsRejected() {
-				mu.Lock()
-				if firstErr == nil {
-					firstErr = s.AsError()
-				}
-				mu.Unlock()
-				cancel()
-				return
-			}
-			statuses[idx] = s
 		})
 	}
 	search(skip)

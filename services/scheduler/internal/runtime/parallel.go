@@ -14,17 +14,39 @@ const DefaultParallelism = 16
 type parallelizer struct{ workers int }
 
 func (p parallelizer) Until(ctx context.Context, pieces int, do func(i int)) {
-	if pieces <= 0 {
-		return
-	}
-	workers := min(p.workers, pieces)
-	if workers <= 1 {
+	if min(p.workers, pieces) <= 1 {
 		for i := 0; i < pieces && ctx.Err() == nil; i++ {
 			do(i)
 		}
 		return
 	}
-	chunk := max(1, min(pieces/(workers*4), 64))
+	p.untilChunks(ctx, pieces, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			do(i)
+		}
+	})
+}
+
+// maxChunk is the most pieces untilChunks hands out at once.
+const maxChunk = 64
+
+// untilChunks is Until for work that wants whole ranges of pieces: do
+// gets [lo, hi) and may stop early. Per-range bookkeeping (a count kept
+// in a local variable, added once) then spares the workers writing one
+// shared counter per piece, whose cache line would bounce between cores.
+func (p parallelizer) untilChunks(ctx context.Context, pieces int, do func(lo, hi int)) {
+	if pieces <= 0 {
+		return
+	}
+	workers := min(p.workers, pieces)
+	if workers <= 1 {
+		const chunk = maxChunk
+		for lo := 0; lo < pieces && ctx.Err() == nil; lo += chunk {
+			do(lo, min(lo+chunk, pieces))
+		}
+		return
+	}
+	chunk := max(1, min(pieces/(workers*4), maxChunk))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -36,9 +58,7 @@ func (p parallelizer) Until(ctx context.Context, pieces int, do func(i int)) {
 				if start >= pieces {
 					return
 				}
-				for i := start; i < min(start+chunk, pieces); i++ {
-					do(i)
-				}
+				do(start, min(start+chunk, pieces))
 			}
 		}()
 	}
