@@ -52,7 +52,10 @@ type HostPort struct {
 // they add up to. Plugins must not modify it.
 type NodeInfo struct {
 	Node *corev1.Node
-	Pods []*PodInfo
+	// ready is whether the node's Ready condition is True, worked out once
+	// per node update (see Ready).
+	ready bool
+	Pods  []*PodInfo
 	// PodsWithAffinity and PodsWithRequiredAntiAffinity are subsets of
 	// Pods, for the inter-pod affinity plugin.
 	PodsWithAffinity             []*PodInfo
@@ -71,6 +74,12 @@ type NodeInfo struct {
 	// Generation changes whenever the NodeInfo does.
 	Generation int64
 }
+
+// Ready reports whether the node's Ready condition is True; a node that
+// has not reported one is not ready. It is kept with the NodeInfo, which
+// the filters read for every node of every cycle, so that they need not
+// walk the node's conditions each time.
+func (n *NodeInfo) Ready() bool { return n.ready }
 
 // NewNodeInfo returns a NodeInfo holding pods (and no node yet).
 func NewNodeInfo(pods ...*corev1.Pod) *NodeInfo {
@@ -98,6 +107,13 @@ func (n *NodeInfo) Name() string {
 // SetNode sets the node and its allocatable resources.
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.Node = node
+	n.ready = false
+	for _, c := range node.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			n.ready = c.Status == corev1.ConditionTrue
+			break
+		}
+	}
 	n.Allocatable = NewResource(node.Status.Allocatable)
 	n.Generation = nextGeneration()
 }
@@ -156,6 +172,7 @@ func removeByUID(pods []*PodInfo, uid types.UID) ([]*PodInfo, *PodInfo) {
 func (n *NodeInfo) Clone() *NodeInfo {
 	c := &NodeInfo{
 		Node:                         n.Node,
+		ready:                        n.ready,
 		Pods:                         append([]*PodInfo(nil), n.Pods...),
 		PodsWithAffinity:             append([]*PodInfo(nil), n.PodsWithAffinity...),
 		PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...),

@@ -80,19 +80,8 @@ func (pl *NodeUnschedulable) Filter(_ context.Context, _ *framework.CycleState, 
 	if node.Spec.Unschedulable && !helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &unschedulableTaint) {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonUnschedulable)
 	}
-	if !ready(node) && !helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &notReadyTaint) {
+	if !nodeInfo.Ready() && !helper.TolerationsTolerateTaint(pod.Spec.Tolerations, &notReadyTaint) {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ErrReasonNotReady)
 	}
 	return nil
-}
-
-// ready reports whether the node's Ready condition is True; a node that
-// has not reported one is not ready.
-func ready(node *corev1.Node) bool {
-	for _, c := range node.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
