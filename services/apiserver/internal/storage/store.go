@@ -286,8 +286,15 @@ func (s *Store) cachedState(key string) (runtime.Object, int64, bool) {
 	if !ok {
 		return nil, 0, false
 	}
+	return withRevision(obj)
+}
+
+// withRevision returns a copy of obj, which the caller may then hand to
+// update functions, and the revision its resourceVersion names; false
+// when obj is nil or names none.
+func withRevision(obj runtime.Object) (runtime.Object, int64, bool) {
 	m, err := meta.Accessor(obj)
-	if err != nil {
+	if obj == nil || err != nil {
 		return nil, 0, false
 	}
 	rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64)
@@ -329,14 +336,20 @@ func (s *Store) getRaw(ctx context.Context, key string) (runtime.Object, int64, 
 	if err != nil {
 		return nil, 0, s.storeError(err)
 	}
-	if len(resp.Kvs) == 0 {
+	return s.first(resp.Kvs)
+}
+
+// first decodes the first of kvs (the one key a read asked for) and
+// returns it with its revision; nil when there is none.
+func (s *Store) first(kvs []*mvccpb.KeyValue) (runtime.Object, int64, error) {
+	if len(kvs) == 0 {
 		return nil, 0, nil
 	}
-	obj, err := s.decodeKV(resp.Kvs[0])
+	obj, err := s.decodeKV(kvs[0])
 	if err != nil {
 		return nil, 0, err
 	}
-	return obj, resp.Kvs[0].ModRevision, nil
+	return obj, kvs[0].ModRevision, nil
 }
 
 // Preconditions of a delete.
@@ -353,14 +366,8 @@ type Preconditions struct {
 // returns the current object for the next attempt.
 func (s *Store) Delete(ctx context.Context, ns, name string, known runtime.Object, pre Preconditions, check func(cur runtime.Object) error, extra ...clientv3.Op) (runtime.Object, error) {
 	key := s.res.Key(ns, name)
-	var cur runtime.Object
-	var curRev int64
-	current := true
-	if m, err := meta.Accessor(known); known != nil && err == nil {
-		if rev, err := strconv.ParseInt(m.GetResourceVersion(), 10, 64); err == nil && rev > 0 {
-			cur, curRev, current = known.DeepCopyObject(), rev, false
-		}
-	}
+	cur, curRev, fromKnown := withRevision(known)
+	current := !fromKnown
 	if current {
 		var err error
 		if cur, curRev, err = s.getRaw(ctx, key); err != nil {
@@ -409,15 +416,7 @@ func (s *Store) Delete(ctx context.Context, ns, name string, known runtime.Objec
 // fromRange returns the object a failed transaction's Else(OpGet) read,
 // nil if there was none.
 func (s *Store) fromRange(resp *clientv3.TxnResponse) (runtime.Object, int64, error) {
-	rr := resp.Responses[0].GetResponseRange()
-	if rr == nil || len(rr.Kvs) == 0 {
-		return nil, 0, nil
-	}
-	obj, err := s.decodeKV(rr.Kvs[0])
-	if err != nil {
-		return nil, 0, err
-	}
-	return obj, rr.Kvs[0].ModRevision, nil
+	return s.first(resp.Responses[0].GetResponseRange().GetKvs())
 }
 
 // CheckPreconditions enforces a delete's uid and resourceVersion
