@@ -199,7 +199,7 @@ func run(ctx context.Context, cfg config) (err error) {
 		r.name, r.target = w.name, w.target
 		r.cpu = perPod(cpu0, cpuTimes(pids), w.n)
 		logf("  %.0f pods/s, create-to-bound p50 %v p99 %v", r.throughput, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond))
-		logf("  CPU ms per pod: %s", cpuLine(r.cpu))
+		logf("  CPU ms per pod (%s): %s", strings.Join(cpuNames, " / "), cpuCell(r.cpu))
 		results = append(results, r)
 		if err := sched.Crashed(); err != nil {
 			return fmt.Errorf("scheduler: %w", err)
@@ -256,20 +256,6 @@ func perPod(before, after []float64, pods int) []float64 {
 		}
 	}
 	return out
-}
-
-func cpuLine(cpu []float64) string {
-	var parts []string
-	total := 0.0
-	for i, v := range cpu {
-		if v < 0 {
-			parts = append(parts, cpuNames[i]+" ?")
-			continue
-		}
-		total += v
-		parts = append(parts, fmt.Sprintf("%s %.2f", cpuNames[i], v))
-	}
-	return fmt.Sprintf("%s (total %.2f)", strings.Join(parts, ", "), total)
 }
 
 // saveProfile saves a 10 s profile of the scheduler: kind "profile"
