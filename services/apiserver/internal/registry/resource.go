@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"time"
@@ -466,7 +467,9 @@ func (r *Resource) finishUpdate(next, cur runtime.Object, manager, sub string) (
 	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && r.heldOnlyByFinalizers(next) {
 		return nil, errDeleteNow
 	}
-	if unchanged(next, cur) {
+	// A binding always changes spec.nodeName (Bind refuses a pod that has
+	// one), so only the other updates can be no-ops.
+	if sub != "binding" && unchanged(next, cur) {
 		// Nothing to write, but a compare-and-swap the client asked for
 		// must still hold.
 		if rv := m.GetResourceVersion(); rv != cur.(metav1.Object).GetResourceVersion() {
@@ -490,18 +493,49 @@ func (r *Resource) heldOnlyByFinalizers(obj runtime.Object) bool {
 }
 
 // unchanged compares everything but the resourceVersion and the managed
-// fields' timestamps.
+// fields' timestamps. It compares shallow copies whose metadata alone is
+// copied and cleared, not deep copies of both objects.
 func unchanged(next, cur runtime.Object) bool {
-	a, b := next.DeepCopyObject(), cur.DeepCopyObject()
-	for _, o := range []runtime.Object{a, b} {
-		m := o.(metav1.Object)
-		m.SetResourceVersion("")
-		mf := m.GetManagedFields()
-		for i := range mf {
-			mf[i].Time = nil
+	return equality.Semantic.DeepEqual(comparable(next), comparable(cur))
+}
+
+// comparable returns a copy of obj that shares everything with it but
+// its ObjectMeta, whose resourceVersion and managed fields' times are
+// cleared. An object without an embedded ObjectMeta is deep-copied.
+func comparable(obj runtime.Object) any {
+	v := reflect.ValueOf(obj)
+	if v.Kind() == reflect.Pointer && v.Elem().Kind() == reflect.Struct {
+		c := reflect.New(v.Elem().Type())
+		c.Elem().Set(v.Elem())
+		if f := c.Elem().FieldByName("ObjectMeta"); f.IsValid() && f.Type() == objectMetaType {
+			clearCompared(f.Addr().Interface().(*metav1.ObjectMeta))
+			return c.Interface()
 		}
 	}
-	return equality.Semantic.DeepEqual(a, b)
+	o := obj.DeepCopyObject()
+	m := o.(metav1.Object)
+	m.SetResourceVersion("")
+	mf := m.GetManagedFields()
+	for i := range mf {
+		mf[i].Time = nil
+	}
+	return o
+}
+
+var objectMetaType = reflect.TypeFor[metav1.ObjectMeta]()
+
+// clearCompared clears, in a copy of an object's metadata, what unchanged
+// ignores; the managed fields list is copied before its times are.
+func clearCompared(m *metav1.ObjectMeta) {
+	m.ResourceVersion = ""
+	if len(m.ManagedFields) == 0 {
+		return
+	}
+	mf := slices.Clone(m.ManagedFields)
+	for i := range mf {
+		mf[i].Time = nil
+	}
+	m.ManagedFields = mf
 }
 
 func isDryRun(dryRun []string) bool {
