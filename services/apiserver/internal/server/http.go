@@ -8,11 +8,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-dev/gantry/libs/growstack"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authn"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/authz"
 	"github.com/gantry-dev/gantry/services/apiserver/internal/rest"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	clientv3 "go.etcd.io/etcd/client/v3"
+	"google.golang.org/grpc"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
@@ -51,15 +53,34 @@ func (s *Server) routes(api *rest.Handler, openapi http.Handler) http.Handler {
 
 // withGRPC sends gRPC calls (HTTP/2 with content-type application/grpc)
 // to the gRPC facade, which authenticates them itself, and everything
-// else to next: both facades share the one TLS port.
+// else to next: both facades share the one TLS port. A REST request other
+// than a watch gets its goroutine's stack grown first (see growstack;
+// gRPC calls get theirs in growStack).
 func withGRPC(grpcServer http.Handler, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
 			grpcServer.ServeHTTP(w, r)
 			return
 		}
+		if !isWatch(r) {
+			growstack.Grow()
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isWatch tells a watch request (?watch=... or a /watch/ path) cheaply,
+// without parsing the query. A watch lives long and mostly waits: it is
+// not worth a large stack for its lifetime.
+func isWatch(r *http.Request) bool {
+	return strings.Contains(r.URL.RawQuery, "watch=") || strings.Contains(r.URL.Path, "/watch/")
+}
+
+// growStack grows the stack of a unary gRPC call's goroutine before the
+// call is served: grpc-go serves every call on a goroutine of its own.
+func growStack(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	growstack.Grow()
+	return handler(ctx, req)
 }
 
 // authenticate identifies callers by a valid client certificate or bearer

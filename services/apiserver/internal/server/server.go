@@ -89,7 +89,7 @@ func New(cfg *Config) (*Server, error) {
 		s.etcd.Close()
 		return nil, err
 	}
-	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(s.metrics.unaryInterceptor),
+	s.grpc = grpc.NewServer(grpc.ChainUnaryInterceptor(growStack, s.metrics.unaryInterceptor),
 		grpc.ChainStreamInterceptor(s.metrics.streamInterceptor))
 	grpcapi.Register(s.grpc, s.reg, s.auth, s.log)
 	restHandler := rest.New(s.reg, s.log)
