@@ -62,14 +62,15 @@ type managerKey struct {
 
 // New returns a Patcher for the kinds of api.Scheme. Its TypeConverter is
 // the one client-go builds from the structured-merge-diff schema it ships
-// for every built-in type (applyconfigurations.NewTypeConverter).
+// for every built-in type (applyconfigurations.NewTypeConverter), with the
+// validation of the objects of an update left out (see converter).
 func New() (*Patcher, error) {
 	limitJSONPatchCopies()
 	tc := applyconfigurations.NewTypeConverter(api.Scheme)
 	if tc == nil {
 		return nil, fmt.Errorf("patch: no type converter for the built-in types")
 	}
-	return &Patcher{typeConverter: tc, managers: map[managerKey]*managedfields.FieldManager{}}, nil
+	return &Patcher{typeConverter: &converter{TypeConverter: tc}, managers: map[managerKey]*managedfields.FieldManager{}}, nil
 }
 
 // Patch applies body, of type patchType, to current and returns the new
