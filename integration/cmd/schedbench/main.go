@@ -46,6 +46,7 @@ type config struct {
 	markdown              bool
 	profile               string
 	apiProfile            string
+	storeProfile          string
 	memProfile            string
 }
 
@@ -60,6 +61,7 @@ func main() {
 	flag.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a 10 s CPU profile of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.apiProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of the API server during each workload to <prefix>.<n>.pprof")
+	flag.StringVar(&cfg.storeProfile, "store-cpuprofile", "", "write a 10 s CPU profile of the store during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a 10 s allocation profile (delta) of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.Parse()
 	klog.SetOutput(io.Discard)
@@ -97,7 +99,11 @@ func run(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
-	store, err := cluster.Launch(ctx, cluster.Options{Flavor: flavor, Members: 1})
+	var storeArgs []string
+	if cfg.storeProfile != "" {
+		storeArgs = append(storeArgs, "--enable-pprof")
+	}
+	store, err := cluster.Launch(ctx, cluster.Options{Flavor: flavor, Members: 1, Args: storeArgs})
 	if err != nil {
 		return fmt.Errorf("start gantry-store: %w", err)
 	}
@@ -190,6 +196,12 @@ func run(ctx context.Context, cfg config) (err error) {
 		}
 		if cfg.apiProfile != "" {
 			profiling.Go(func() { saveAPIServerProfile(ctx, restCfg, fmt.Sprintf("%s.%d.pprof", cfg.apiProfile, i)) })
+		}
+		if cfg.storeProfile != "" {
+			profiling.Go(func() {
+				fetchProfile(ctx, http.DefaultClient, store.Member(0).MetricsURL+"/debug/pprof/profile?seconds=10",
+					fmt.Sprintf("%s.%d.pprof", cfg.storeProfile, i))
+			})
 		}
 		cpu0 := cpuTimes(pids)
 		r, err := measure(ctx, kube, cfg, ns, w.n, w.mk)
