@@ -69,9 +69,12 @@ type Framework struct {
 	all        []framework.Plugin
 
 	nextStart atomic.Int64
-	// statusBuf holds FindNodesThatFit's rejections; only the scheduling
-	// loop calls it, one cycle at a time.
+	// statusBuf holds FindNodesThatFit's rejections and scoreBuf
+	// PrioritizeNodes' per-plugin scores; only the scheduling loop calls
+	// them, one cycle at a time. Allocated per cycle, the scores were half
+	// of the scheduler's allocations under load (plugins × nodes scored).
 	statusBuf []*framework.Status
+	scoreBuf  []framework.NodeScore
 }
 
 var _ framework.Handle = (*Framework)(nil)
@@ -526,9 +529,16 @@ func (f *Framework) PrioritizeNodes(ctx context.Context, state *framework.CycleS
 			plugins = append(plugins, p)
 		}
 	}
+	// Every plugin's list is a part of scoreBuf, capped so that it cannot
+	// grow into the next one. Each entry is written before it is read:
+	// a cycle whose scoring fails for a node returns its error.
+	n := len(nodes)
+	if cap(f.scoreBuf) < len(plugins)*n {
+		f.scoreBuf = make([]framework.NodeScore, len(plugins)*n)
+	}
 	scores := make([][]framework.NodeScore, len(plugins))
-	for i := range plugins {
-		scores[i] = make([]framework.NodeScore, len(nodes))
+	for j := range plugins {
+		scores[j] = f.scoreBuf[j*n : (j+1)*n : (j+1)*n]
 	}
 	var mu sync.Mutex
 	var firstErr error

@@ -215,3 +215,45 @@ func TestFilterHints(t *testing.T) {
 		t.Errorf("node-3's rejection %v", r)
 	}
 }
+
+// reversed scores nodes by 9 minus their number's last digit, with no
+// normalizing.
+type reversed struct{}
+
+func (reversed) Name() string { return "Reversed" }
+func (reversed) Score(_ context.Context, _ *framework.CycleState, _ *corev1.Pod, n *framework.NodeInfo) (int64, *framework.Status) {
+	var i int64
+	fmt.Sscanf(n.Name(), "node-%d", &i)
+	return 9 - i%10, nil
+}
+
+// TestScoresOfSuccessiveCycles scores node lists of changing length with
+// the same framework, whose per-plugin score lists share one buffer from
+// cycle to cycle: every total is the weighted sum of its own node's
+// scores, whatever the cycle before scored.
+func TestScoresOfSuccessiveCycles(t *testing.T) {
+	f := newFramework(t, 100, byName{}, reversed{}, &binder{})
+	snap := snapshot(50)
+	f.SetSnapshot(snap)
+	all := snap.List()
+	ctx := context.Background()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	for _, n := range []int{20, 7, 50, 3, 50} {
+		nodes := all[:n]
+		scores, err := f.PrioritizeNodes(ctx, framework.NewCycleState(), pod, nodes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(scores) != n {
+			t.Fatalf("%d nodes: %d scores", n, len(scores))
+		}
+		for k, s := range scores {
+			var i int64
+			fmt.Sscanf(s.Name, "node-%d", &i)
+			// byName normalised (x10) and reversed, both weighted 2.
+			if want := (i%10*10 + 9 - i%10) * 2; s.Name != nodes[k].Name() || s.Score != want {
+				t.Fatalf("%d nodes: entry %d is %s scored %d, want %s scored %d", n, k, s.Name, s.Score, nodes[k].Name(), want)
+			}
+		}
+	}
+}
