@@ -46,6 +46,7 @@ type config struct {
 	markdown              bool
 	profile               string
 	apiProfile            string
+	apiMemProfile         string
 	storeProfile          string
 	memProfile            string
 }
@@ -61,6 +62,7 @@ func main() {
 	flag.BoolVar(&cfg.markdown, "markdown", false, "print the table as Markdown")
 	flag.StringVar(&cfg.profile, "cpuprofile", "", "write a 10 s CPU profile of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.apiProfile, "apiserver-cpuprofile", "", "write a 10 s CPU profile of the API server during each workload to <prefix>.<n>.pprof")
+	flag.StringVar(&cfg.apiMemProfile, "apiserver-memprofile", "", "write a 10 s allocation profile (delta) of the API server during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.storeProfile, "store-cpuprofile", "", "write a 10 s CPU profile of the store during each workload to <prefix>.<n>.pprof")
 	flag.StringVar(&cfg.memProfile, "memprofile", "", "write a 10 s allocation profile (delta) of the scheduler during each workload to <prefix>.<n>.pprof")
 	flag.Parse()
@@ -195,7 +197,10 @@ func run(ctx context.Context, cfg config) (err error) {
 			profiling.Go(func() { saveProfile(ctx, metrics, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.memProfile, i)) })
 		}
 		if cfg.apiProfile != "" {
-			profiling.Go(func() { saveAPIServerProfile(ctx, restCfg, fmt.Sprintf("%s.%d.pprof", cfg.apiProfile, i)) })
+			profiling.Go(func() { saveAPIServerProfile(ctx, restCfg, "profile", fmt.Sprintf("%s.%d.pprof", cfg.apiProfile, i)) })
+		}
+		if cfg.apiMemProfile != "" {
+			profiling.Go(func() { saveAPIServerProfile(ctx, restCfg, "allocs", fmt.Sprintf("%s.%d.pprof", cfg.apiMemProfile, i)) })
 		}
 		if cfg.storeProfile != "" {
 			profiling.Go(func() {
@@ -278,15 +283,16 @@ func saveProfile(ctx context.Context, addr, kind, file string) {
 	fetchProfile(ctx, http.DefaultClient, "http://"+addr+"/debug/pprof/"+kind+"?seconds=10", file)
 }
 
-// saveAPIServerProfile saves a 10 s CPU profile of the API server, which
+// saveAPIServerProfile saves a 10 s profile of the API server (kind as in
+// saveProfile), which
 // serves it to authenticated callers.
-func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, file string) {
+func saveAPIServerProfile(ctx context.Context, cfg *rest.Config, kind, file string) {
 	rt, err := rest.TransportFor(cfg)
 	if err != nil {
 		logf("profile: %v", err)
 		return
 	}
-	fetchProfile(ctx, &http.Client{Transport: rt}, cfg.Host+"/debug/pprof/profile?seconds=10", file)
+	fetchProfile(ctx, &http.Client{Transport: rt}, cfg.Host+"/debug/pprof/"+kind+"?seconds=10", file)
 }
 
 func fetchProfile(ctx context.Context, client *http.Client, url, file string) {
