@@ -133,10 +133,7 @@ func TestApplyConflict(t *testing.T) {
 	p := newPatcher(t)
 	// kubectl apply without --server-side: a create, then a strategic merge
 	// patch, both by kubectl-client-side-apply.
-	created, err := p.UpdateManagedFields(deployment(), nil, "kubectl-client-side-apply")
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := recorded(t, p, deployment(), nil, "kubectl-client-side-apply", "")
 	current, _, err := p.Patch(stored(created), types.StrategicMergePatchType, []byte(`{"spec":{"replicas":2}}`),
 		Options{FieldManager: "kubectl-client-side-apply"})
 	if err != nil {
@@ -167,10 +164,7 @@ func TestApplyConflict(t *testing.T) {
 
 func TestApplyForce(t *testing.T) {
 	p := newPatcher(t)
-	created, err := p.UpdateManagedFields(deployment(), nil, "kubectl-client-side-apply")
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := recorded(t, p, deployment(), nil, "kubectl-client-side-apply", "")
 	opts := applyOpts("kubectl")
 	opts.Force = true
 	obj, _, err := apply(t, p, stored(created), appliedDeployment, opts)

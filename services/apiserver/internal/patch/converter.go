@@ -73,3 +73,26 @@ func (c *converter) typeOf(gvk schema.GroupVersionKind) (*typed.TypedValue, erro
 	c.types.Store(gvk, t)
 	return t, nil
 }
+
+// convertor is the field managers' ObjectConvertor: the scheme's, except
+// that a typed object already of the version asked for is returned as it
+// is rather than copied. The field managers only read the objects they
+// convert for an update (the scheme copies because a conversion's result
+// may be changed); for an apply they default the object they build,
+// which is unstructured and still goes through the scheme.
+type convertor struct {
+	runtime.ObjectConvertor
+}
+
+// ConvertToVersion returns in when it is typed and of the kind target
+// asks for, and the scheme's conversion otherwise.
+func (c convertor) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
+	if _, isU := in.(runtime.Unstructured); !isU {
+		if gvk := in.GetObjectKind().GroupVersionKind(); !gvk.Empty() {
+			if want, ok := target.KindForGroupVersionKinds([]schema.GroupVersionKind{gvk}); ok && want == gvk {
+				return in, nil
+			}
+		}
+	}
+	return c.ObjectConvertor.ConvertToVersion(in, target)
+}

@@ -3,10 +3,13 @@ package patch
 import (
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/managedfields"
 	"k8s.io/client-go/applyconfigurations"
@@ -24,7 +27,10 @@ func TestConverterKeepsManagedFields(t *testing.T) {
 	if _, ok := ours.typeConverter.(*converter); !ok {
 		t.Fatalf("the Patcher's TypeConverter is %T, want *converter", ours.typeConverter)
 	}
-	theirs := &Patcher{typeConverter: applyconfigurations.NewTypeConverter(api.Scheme), managers: map[managerKey]*managedfields.FieldManager{}}
+	// theirs is the field managers as Kubernetes builds them: client-go's
+	// converter, validating, and the scheme's conversions, copying.
+	theirs := &Patcher{typeConverter: applyconfigurations.NewTypeConverter(api.Scheme), objectConvertor: api.Scheme,
+		managers: map[managerKey]*managedfields.FieldManager{}}
 
 	withEnv := func(env ...corev1.EnvVar) *corev1.Pod {
 		p := pod()
@@ -65,19 +71,12 @@ func TestConverterKeepsManagedFields(t *testing.T) {
 			if tc.old != nil {
 				// The stored object carries the entries of its create.
 				for i, p := range []*Patcher{ours, theirs} {
-					o, err := p.UpdateManagedFields(tc.old, nil, "creator")
-					if err != nil {
-						t.Fatal(err)
-					}
-					olds[i] = o
+					olds[i] = recorded(t, p, tc.old, nil, "creator", "")
 				}
 			}
 			var got [2][]metav1.ManagedFieldsEntry
 			for i, p := range []*Patcher{ours, theirs} {
-				out, err := p.UpdateManagedFields(tc.next, olds[i], "writer")
-				if err != nil {
-					t.Fatal(err)
-				}
+				out := recorded(t, p, tc.next, olds[i], "writer", "")
 				got[i] = withoutTimes(out.(metav1.Object).GetManagedFields())
 			}
 			if !equality.Semantic.DeepEqual(got[0], got[1]) {
@@ -94,19 +93,53 @@ func TestConverterKeepsManagedFields(t *testing.T) {
 	}
 }
 
+// TestConvertor checks that a typed object of the version asked for comes
+// back as it is, and that anything else goes through the scheme.
+func TestConvertor(t *testing.T) {
+	c := convertor{api.Scheme}
+	v1 := corev1.SchemeGroupVersion
+	typed := pod()
+	typed.SetGroupVersionKind(podGVK)
+	if out, err := c.ConvertToVersion(typed, v1); err != nil || out != runtime.Object(typed) {
+		t.Errorf("a v1 Pod to v1: %p, %v; want the object itself", out, err)
+	}
+	noKind := pod()
+	if out, err := c.ConvertToVersion(noKind, v1); err != nil || out == runtime.Object(noKind) || out.GetObjectKind().GroupVersionKind() != podGVK {
+		t.Errorf("a Pod without its kind to v1: %p %v, %v; want a copy with the kind set", out, out.GetObjectKind().GroupVersionKind(), err)
+	}
+	if noKind.GetObjectKind().GroupVersionKind() != (schema.GroupVersionKind{}) {
+		t.Error("the Pod without its kind got one: the scheme's conversion should have copied it")
+	}
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(deploymentGVK)
+	u.SetName("web")
+	out, err := c.ConvertToVersion(u, appsv1.SchemeGroupVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := out.(*appsv1.Deployment); !ok || d.Name != "web" {
+		t.Errorf("an unstructured Deployment to apps/v1: %T %v; want the typed Deployment", out, out)
+	}
+}
+
 // BenchmarkCreateManagedFields is the managed fields of a pod's create
-// with client-go's converter and with ours.
+// as Kubernetes computes them and as ours does.
 func BenchmarkCreateManagedFields(b *testing.B) {
 	tc := applyconfigurations.NewTypeConverter(api.Scheme)
 	for _, c := range []struct {
 		name string
 		tc   managedfields.TypeConverter
-	}{{"validated", tc}, {"unvalidated", &converter{TypeConverter: tc}}} {
+		oc   runtime.ObjectConvertor
+	}{
+		{"as Kubernetes", tc, api.Scheme},
+		{"unvalidated", &converter{TypeConverter: tc}, api.Scheme},
+		{"unvalidated, not copied", &converter{TypeConverter: tc}, convertor{api.Scheme}},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			p := &Patcher{typeConverter: c.tc, managers: map[managerKey]*managedfields.FieldManager{}}
+			p := &Patcher{typeConverter: c.tc, objectConvertor: c.oc, managers: map[managerKey]*managedfields.FieldManager{}}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := p.UpdateManagedFields(pod(), nil, "m"); err != nil {
+				if err := p.RecordManagedFields(pod(), nil, "m", ""); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -21,7 +21,7 @@ var (
 	podGVK        = corev1.SchemeGroupVersion.WithKind("Pod")
 )
 
-func newPatcher(t *testing.T) *Patcher {
+func newPatcher(t testing.TB) *Patcher {
 	t.Helper()
 	p, err := New()
 	if err != nil {
@@ -31,6 +31,17 @@ func newPatcher(t *testing.T) *Patcher {
 }
 
 func int32p(i int32) *int32 { return &i }
+
+// recorded returns a copy of obj with the managed fields of its write by
+// manager to sub recorded (see RecordManagedFields).
+func recorded(t testing.TB, p *Patcher, obj, old runtime.Object, manager, sub string) runtime.Object {
+	t.Helper()
+	out := obj.DeepCopyObject()
+	if err := p.RecordManagedFields(out, old, manager, sub); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
 
 // deployment is a stored Deployment "web" with two containers, as a cache
 // would hold it: no TypeMeta.

@@ -2,6 +2,7 @@ package patch
 
 import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/managedfields"
@@ -10,38 +11,41 @@ import (
 	"github.com/gantry-dev/gantry/services/apiserver/internal/api"
 )
 
-// UpdateManagedFields records a create (oldObj nil) or an update of the
-// main resource as an Update by manager (see ManagerName) in the
-// managedFields of a copy of newObj, which it returns. Neither object is
-// changed. As in Kubernetes, a failure to compute the new entries keeps
-// the managedFields of oldObj rather than failing the write; the error is
-// only for a kind the scheme does not know.
-func (p *Patcher) UpdateManagedFields(newObj, oldObj runtime.Object, manager string) (runtime.Object, error) {
-	return p.UpdateSubresourceManagedFields(newObj, oldObj, manager, "")
-}
-
-// UpdateSubresourceManagedFields is UpdateManagedFields for a write to a
-// subresource ("status"): the entry names the subresource.
-func (p *Patcher) UpdateSubresourceManagedFields(newObj, oldObj runtime.Object, manager, subresource string) (runtime.Object, error) {
-	gvk, err := kindOf(newObj)
+// RecordManagedFields records a create (old nil) or an update of obj as
+// an Update by manager (see ManagerName) of the main resource (subresource
+// "") or of a subresource ("status"): it sets obj's managedFields, and its
+// apiVersion and kind, and changes nothing else of obj, which the caller
+// owns; old is not changed.
+// As in Kubernetes, a failure to compute the new entries keeps the
+// managedFields of old rather than failing the write; the error is only
+// for a kind the scheme does not know.
+func (p *Patcher) RecordManagedFields(obj, old runtime.Object, manager, subresource string) error {
+	gvk, err := kindOf(obj)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	fm, err := p.fieldManager(gvk, subresource)
 	if err != nil {
-		return nil, err
+		return err
 	}
+	setKind(obj, gvk)
 	var live runtime.Object
-	if oldObj == nil {
+	if old == nil {
 		if live, err = api.Scheme.New(gvk); err != nil {
-			return nil, apierrors.NewInternalError(err)
+			return apierrors.NewInternalError(err)
 		}
 	} else {
-		live = oldObj.DeepCopyObject()
+		// On a failure the field manager hands live's managedFields to
+		// obj: they must not be old's own.
+		live = old.DeepCopyObject()
 	}
-	out := fm.UpdateNoErrors(live, newObj.DeepCopyObject(), manager)
-	setKind(out, gvk)
-	return out, nil
+	// The field manager changes the object it is given only by setting
+	// its managedFields, and returns it.
+	out := fm.UpdateNoErrors(live, obj, manager)
+	if out != obj {
+		obj.(metav1.Object).SetManagedFields(out.(metav1.Object).GetManagedFields())
+	}
+	return nil
 }
 
 // fieldManager returns the field manager of a kind and subresource,
@@ -53,7 +57,7 @@ func (p *Patcher) fieldManager(gvk schema.GroupVersionKind, subresource string) 
 	if fm, ok := p.managers[key]; ok {
 		return fm, nil
 	}
-	fm, err := managedfields.NewDefaultFieldManager(p.typeConverter, api.Scheme, api.Scheme, api.Scheme,
+	fm, err := managedfields.NewDefaultFieldManager(p.typeConverter, p.objectConvertor, api.Scheme, api.Scheme,
 		gvk, gvk.GroupVersion(), subresource, resetFields(gvk, subresource))
 	if err != nil {
 		return nil, apierrors.NewInternalError(err)

@@ -10,15 +10,13 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 )
 
-func TestUpdateManagedFieldsOnCreate(t *testing.T) {
+func TestRecordManagedFieldsOnCreate(t *testing.T) {
 	p := newPatcher(t)
-	newObj := deployment()
-	before := newObj.DeepCopy()
-	obj, err := p.UpdateManagedFields(newObj, nil, "kubectl-create")
-	if err != nil {
+	obj := deployment()
+	before := obj.DeepCopy()
+	if err := p.RecordManagedFields(obj, nil, "kubectl-create", ""); err != nil {
 		t.Fatal(err)
 	}
-	unchanged(t, before, newObj)
 	e := mustEntry(t, obj, "kubectl-create", metav1.ManagedFieldsOperationUpdate)
 	if e.APIVersion != "apps/v1" || e.Subresource != "" || e.Time == nil {
 		t.Fatalf("entry = %+v", e)
@@ -31,25 +29,26 @@ func TestUpdateManagedFieldsOnCreate(t *testing.T) {
 	if gvk := obj.GetObjectKind().GroupVersionKind(); gvk != deploymentGVK {
 		t.Fatalf("kind = %v", gvk)
 	}
+	// Nothing else of the object changed.
+	after := obj.DeepCopy()
+	after.ManagedFields, after.TypeMeta = nil, before.TypeMeta
+	unchanged(t, before, after)
 }
 
-func TestUpdateManagedFieldsOnUpdate(t *testing.T) {
+func TestRecordManagedFieldsOnUpdate(t *testing.T) {
 	p := newPatcher(t)
-	created, err := p.UpdateManagedFields(deployment(), nil, "kubectl-create")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := created.(*appsv1.Deployment)
-	newObj := old.DeepCopy()
-	newObj.Spec.Template.Spec.Containers[0].Image = "nginx:1.27"
-	oldBefore, newBefore := old.DeepCopy(), newObj.DeepCopy()
+	old := recorded(t, p, deployment(), nil, "kubectl-create", "").(*appsv1.Deployment)
+	obj := old.DeepCopy()
+	obj.Spec.Template.Spec.Containers[0].Image = "nginx:1.27"
+	oldBefore := old.DeepCopy()
 
-	obj, err := p.UpdateManagedFields(newObj, old, ManagerName("", "kube-controller-manager/v1.31.0 (linux/amd64)"))
-	if err != nil {
+	if err := p.RecordManagedFields(obj, old, ManagerName("", "kube-controller-manager/v1.31.0 (linux/amd64)"), ""); err != nil {
 		t.Fatal(err)
 	}
 	unchanged(t, oldBefore, old)
-	unchanged(t, newBefore, newObj)
+	if &obj.ManagedFields[0] == &old.ManagedFields[0] {
+		t.Fatal("the updated object shares its managedFields with the current one")
+	}
 
 	ctrl := mustEntry(t, obj, "kube-controller-manager", metav1.ManagedFieldsOperationUpdate)
 	if !owns(ctrl, "f:image") || owns(ctrl, "f:replicas") {
@@ -60,19 +59,14 @@ func TestUpdateManagedFieldsOnUpdate(t *testing.T) {
 	}
 }
 
-func TestUpdateManagedFieldsOfStatus(t *testing.T) {
+func TestRecordManagedFieldsOfStatus(t *testing.T) {
 	p := newPatcher(t)
-	created, err := p.UpdateManagedFields(pod(), nil, "kubectl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := created.(*corev1.Pod)
-	newObj := old.DeepCopy()
-	newObj.Status.Phase = corev1.PodRunning
-	newObj.Spec.NodeName = "n1" // reset by the status strategy: not owned
+	old := recorded(t, p, pod(), nil, "kubectl", "").(*corev1.Pod)
+	obj := old.DeepCopy()
+	obj.Status.Phase = corev1.PodRunning
+	obj.Spec.NodeName = "n1" // reset by the status strategy: not owned
 
-	obj, err := p.UpdateSubresourceManagedFields(newObj, old, "kubelet", "status")
-	if err != nil {
+	if err := p.RecordManagedFields(obj, old, "kubelet", "status"); err != nil {
 		t.Fatal(err)
 	}
 	e := mustEntry(t, obj, "kubelet", metav1.ManagedFieldsOperationUpdate)

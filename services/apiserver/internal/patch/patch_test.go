@@ -391,10 +391,7 @@ func TestPatchResultKeepsKindAndRecordsManager(t *testing.T) {
 	}
 	// As in Kubernetes, an existing object without managedFields is not
 	// tracked by updates: start from one that was created with them.
-	created, err := p.UpdateManagedFields(deployment(), nil, "creator")
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := recorded(t, p, deployment(), nil, "creator", "")
 	for _, tc := range tests {
 		t.Run(string(tc.typ), func(t *testing.T) {
 			obj, _, err := p.Patch(created, tc.typ, []byte(tc.body), Options{
@@ -416,10 +413,7 @@ func TestPatchResultKeepsKindAndRecordsManager(t *testing.T) {
 
 func TestPatchKeepsOtherManagers(t *testing.T) {
 	p := newPatcher(t)
-	created, err := p.UpdateManagedFields(deployment(), nil, "creator")
-	if err != nil {
-		t.Fatal(err)
-	}
+	created := recorded(t, p, deployment(), nil, "creator", "")
 	obj, _, err := p.Patch(created, types.StrategicMergePatchType,
 		[]byte(`{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"nginx:1.27"}]}}}}`),
 		Options{FieldManager: "kubectl-patch"})

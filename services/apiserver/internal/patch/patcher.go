@@ -50,6 +50,8 @@ type Options struct {
 // concurrent use.
 type Patcher struct {
 	typeConverter managedfields.TypeConverter
+	// objectConvertor is the field managers' (see convertor).
+	objectConvertor runtime.ObjectConvertor
 
 	mu       sync.Mutex
 	managers map[managerKey]*managedfields.FieldManager
@@ -70,7 +72,7 @@ func New() (*Patcher, error) {
 	if tc == nil {
 		return nil, fmt.Errorf("patch: no type converter for the built-in types")
 	}
-	return &Patcher{typeConverter: &converter{TypeConverter: tc}, managers: map[managerKey]*managedfields.FieldManager{}}, nil
+	return &Patcher{typeConverter: &converter{TypeConverter: tc}, objectConvertor: convertor{api.Scheme}, managers: map[managerKey]*managedfields.FieldManager{}}, nil
 }
 
 // Patch applies body, of type patchType, to current and returns the new

@@ -157,10 +157,5 @@ func (reg *Registry) managedFields(obj, old runtime.Object, manager, sub string)
 	if manager == "" {
 		return nil
 	}
-	out, err := reg.patcher.UpdateSubresourceManagedFields(obj, old, manager, sub)
-	if err != nil {
-		return err
-	}
-	obj.(metav1.Object).SetManagedFields(out.(metav1.Object).GetManagedFields())
-	return nil
+	return reg.patcher.RecordManagedFields(obj, old, manager, sub)
 }

@@ -149,7 +149,12 @@ func (r *Resource) create(ctx context.Context, ns string, obj runtime.Object, op
 		return nil, err
 	}
 	for try := 0; ; try++ {
-		attempt := obj.DeepCopyObject()
+		// An allocation changes the object and may be retried with a
+		// fresh copy; without one, the object goes to the store as it is.
+		attempt := obj
+		if r.hooks.allocate != nil {
+			attempt = obj.DeepCopyObject()
+		}
 		var extra []storage.Op
 		if r.hooks.allocate != nil {
 			if extra, err = r.hooks.allocate(ctx, attempt); err != nil {
