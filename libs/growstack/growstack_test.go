@@ -37,3 +37,12 @@ func BenchmarkFreshGoroutine(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGrown is Grow on a goroutine whose stack is already large: it
+// should cost no more than a call.
+func BenchmarkGrown(b *testing.B) {
+	Grow()
+	for b.Loop() {
+		Grow()
+	}
+}
