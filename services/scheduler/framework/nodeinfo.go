@@ -51,7 +51,10 @@ type HostPort struct {
 // NodeInfo is one node with the pods on it (bound or assumed) and what
 // they add up to. Plugins must not modify it.
 type NodeInfo struct {
+	// Node is the node; set it with SetNode.
 	Node *corev1.Node
+	// name is Node's name, kept here (see Name).
+	name string
 	// ready is whether the node's Ready condition is True, worked out once
 	// per node update (see Ready).
 	ready bool
@@ -61,11 +64,14 @@ type NodeInfo struct {
 	PodsWithAffinity             []*PodInfo
 	PodsWithRequiredAntiAffinity []*PodInfo
 	// Requested sums the pods' requests; NonZeroRequested their requests
-	// with the scoring defaults.
-	Requested        *Resource
-	NonZeroRequested *Resource
+	// with the scoring defaults. They and Allocatable are part of the
+	// NodeInfo rather than objects of their own: the filters and scores
+	// read them for hundreds of nodes per cycle, and each object apart
+	// was a cache miss more per node.
+	Requested        Resource
+	NonZeroRequested Resource
 	// Allocatable is the node's status.allocatable.
-	Allocatable *Resource
+	Allocatable Resource
 	// UsedPorts are the host ports the pods use.
 	UsedPorts map[HostPort]int
 	// ImageStates: images present on the node (every name of each), with
@@ -84,9 +90,6 @@ func (n *NodeInfo) Ready() bool { return n.ready }
 // NewNodeInfo returns a NodeInfo holding pods (and no node yet).
 func NewNodeInfo(pods ...*corev1.Pod) *NodeInfo {
 	n := &NodeInfo{
-		Requested:        &Resource{},
-		NonZeroRequested: &Resource{},
-		Allocatable:      &Resource{},
 		UsedPorts:        map[HostPort]int{},
 		ImageStates:      map[string]*ImageState{},
 	}
@@ -96,10 +99,15 @@ func NewNodeInfo(pods ...*corev1.Pod) *NodeInfo {
 	return n
 }
 
-// Name returns the node's name ("" without a node).
+// Name returns the node's name ("" without a node). It is kept in the
+// NodeInfo by SetNode: the plugins ask for it for every node of a cycle,
+// and the Node object is one cache miss further.
 func (n *NodeInfo) Name() string {
 	if n == nil || n.Node == nil {
 		return ""
+	}
+	if n.name != "" {
+		return n.name
 	}
 	return n.Node.Name
 }
@@ -107,6 +115,7 @@ func (n *NodeInfo) Name() string {
 // SetNode sets the node and its allocatable resources.
 func (n *NodeInfo) SetNode(node *corev1.Node) {
 	n.Node = node
+	n.name = node.Name
 	n.ready = false
 	for _, c := range node.Status.Conditions {
 		if c.Type == corev1.NodeReady {
@@ -114,8 +123,13 @@ func (n *NodeInfo) SetNode(node *corev1.Node) {
 			break
 		}
 	}
-	n.Allocatable = NewResource(node.Status.Allocatable)
+	n.Allocatable = *NewResource(node.Status.Allocatable)
 	n.Generation = nextGeneration()
+}
+
+// ClearNode forgets the node (deleted while pods still name it).
+func (n *NodeInfo) ClearNode() {
+	n.Node, n.name, n.ready = nil, "", false
 }
 
 // AddPod accounts for a pod on the node.
@@ -172,13 +186,14 @@ func removeByUID(pods []*PodInfo, uid types.UID) ([]*PodInfo, *PodInfo) {
 func (n *NodeInfo) Clone() *NodeInfo {
 	c := &NodeInfo{
 		Node:                         n.Node,
+		name:                         n.name,
 		ready:                        n.ready,
 		Pods:                         append([]*PodInfo(nil), n.Pods...),
 		PodsWithAffinity:             append([]*PodInfo(nil), n.PodsWithAffinity...),
 		PodsWithRequiredAntiAffinity: append([]*PodInfo(nil), n.PodsWithRequiredAntiAffinity...),
-		Requested:                    n.Requested.Clone(),
-		NonZeroRequested:             n.NonZeroRequested.Clone(),
-		Allocatable:                  n.Allocatable.Clone(),
+		Requested:                    *n.Requested.Clone(),
+		NonZeroRequested:             *n.NonZeroRequested.Clone(),
+		Allocatable:                  *n.Allocatable.Clone(),
 		UsedPorts:                    make(map[HostPort]int, len(n.UsedPorts)),
 		ImageStates:                  n.ImageStates,
 		Generation:                   n.Generation,

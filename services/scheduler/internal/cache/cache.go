@@ -167,7 +167,7 @@ func (c *Cache) RemoveNode(node *corev1.Node) {
 		delete(c.nodes, node.Name)
 		return
 	}
-	n.Node = nil
+	n.ClearNode()
 }
 
 // imageNames lists every name of every image the node reports.

@@ -156,7 +156,7 @@ func (f *Fit) Filter(_ context.Context, state *framework.CycleState, _ *corev1.P
 // not do.
 func (f *Fit) shortages(s *preFilterState, nodeInfo *framework.NodeInfo) (reasons []string, unresolvable bool) {
 	req := s.requests
-	alloc, used := nodeInfo.Allocatable, nodeInfo.Requested
+	alloc, used := &nodeInfo.Allocatable, &nodeInfo.Requested
 	if int64(len(nodeInfo.Pods))+1 > alloc.AllowedPodNumber {
 		reasons = append(reasons, ErrReasonTooManyPods)
 	}

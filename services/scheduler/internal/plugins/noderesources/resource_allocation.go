@@ -149,9 +149,9 @@ func (r *resourceScorer) scoreAmounts(requested, allocatable []int64) int64 {
 // resource that does not count: pods, and an extended resource the pod
 // does not request or the node does not have.
 func (r *resourceScorer) nodeAmounts(nodeInfo *framework.NodeInfo, i int, podRequest int64) (alloc, requested int64) {
-	used := nodeInfo.NonZeroRequested
+	used := &nodeInfo.NonZeroRequested
 	if r.useRequested {
-		used = nodeInfo.Requested
+		used = &nodeInfo.Requested
 	}
 	switch r.kinds[i] {
 	case kindCPU:
