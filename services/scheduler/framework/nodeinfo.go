@@ -90,8 +90,8 @@ func (n *NodeInfo) Ready() bool { return n.ready }
 // NewNodeInfo returns a NodeInfo holding pods (and no node yet).
 func NewNodeInfo(pods ...*corev1.Pod) *NodeInfo {
 	n := &NodeInfo{
-		UsedPorts:        map[HostPort]int{},
-		ImageStates:      map[string]*ImageState{},
+		UsedPorts:   map[HostPort]int{},
+		ImageStates: map[string]*ImageState{},
 	}
 	for _, p := range pods {
 		n.AddPod(NewPodInfo(p))
