@@ -15,12 +15,16 @@
 //     fields are ignored, returned as warnings or rejected;
 //   - field ownership: a structured-merge-diff FieldManager per kind (and
 //     subresource), whose TypeConverter is the schema client-go ships for
-//     every built-in type, records Update entries for create, update and
-//     patch, merges applied configurations and reports apply conflicts;
+//     every built-in type (without the validation walk of an update's
+//     objects, see converter), records Update entries for create, update
+//     and patch, merges applied configurations and reports apply
+//     conflicts;
 //   - the Kubernetes errors each failure maps to (400, 404, 409, 413, 415,
 //     422), so that a handler can write them as they are.
 //
 // It does not read or write storage, run admission, defaulting beyond what
-// the scheme registers, validation or the registry strategies, and it never
-// changes the object it is given: every object it returns is new.
+// the scheme registers, validation or the registry strategies. It never
+// changes the current object it is given; every object Patch returns is
+// new, and RecordManagedFields sets the managed fields (and the kind) of
+// the object being written, which its caller owns.
 package patch
