@@ -23,8 +23,8 @@ import (
 // kube-public and kube-node-lease namespaces, the system-node-critical and
 // system-cluster-critical PriorityClasses, the default StorageClass
 // "local-path" (Gantry's local-path provisioner), and the "kubernetes" Service in
-// default (the first address of the service range) with this server among
-// its endpoints, and the kube-system/kube-dns Service on the tenth address
+// default (the first address of the service range) with the live API
+// servers as its endpoints, and the kube-system/kube-dns Service on the tenth address
 // (what pods' resolv.conf names; gantry-proxy answers it on every node),
 // and kube-public/cluster-info (createClusterInfo). Objects that exist are left as they are. It retries until
 // the store answers.
@@ -91,36 +91,28 @@ func (s *Server) bootstrapOnce(ctx context.Context) error {
 	return s.publishEndpoints(ctx)
 }
 
-// publishEndpoints adds this server to the kubernetes Service's endpoints.
-// Servers that went away stay listed until an endpoint reconciler exists.
-func (s *Server) publishEndpoints(ctx context.Context) error {
+// endpoints returns the reconciler of the kubernetes Service's endpoints
+// for this server, nil when its address is loopback: Endpoints may not
+// hold loopback addresses, and a server reachable only on this host is
+// not published.
+func (s *Server) endpoints() *endpointsReconciler {
 	if ip := net.ParseIP(s.advertiseAddress()); ip == nil || ip.IsLoopback() {
-		// Endpoints may not be loopback addresses: a server reachable only
-		// on this host is not published.
-		s.log.Info("not publishing the kubernetes Service endpoints: set --advertise-address to a non-loopback address", "address", s.advertiseAddress())
 		return nil
 	}
 	eps, _ := s.reg.Resource(schema.GroupVersionResource{Version: "v1", Resource: "endpoints"})
-	addr := corev1.EndpointAddress{IP: s.advertiseAddress()}
-	port := corev1.EndpointPort{Name: "https", Port: int32(s.port()), Protocol: corev1.ProtocolTCP}
-	_, _, err := eps.Mutate(ctx, "default", "kubernetes", "", false, true, "gantry-apiserver",
-		func(cur runtime.Object) (runtime.Object, error) {
-			ep := &corev1.Endpoints{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}}
-			if cur != nil {
-				ep = cur.DeepCopyObject().(*corev1.Endpoints)
-			}
-			if len(ep.Subsets) == 0 {
-				ep.Subsets = []corev1.EndpointSubset{{Ports: []corev1.EndpointPort{port}}}
-			}
-			for _, a := range ep.Subsets[0].Addresses {
-				if a.IP == addr.IP {
-					return nil, nil
-				}
-			}
-			ep.Subsets[0].Addresses = append(ep.Subsets[0].Addresses, addr)
-			return ep, nil
-		})
-	return err
+	return &endpointsReconciler{cli: s.etcd, eps: eps, ip: s.advertiseAddress(), port: int32(s.port()),
+		ttl: masterLeaseTTL, log: s.log.With("component", "endpoints")}
+}
+
+// publishEndpoints puts this server among the kubernetes Service's
+// endpoints (and takes out those whose lease has expired); Run keeps them
+// so (see endpointsReconciler).
+func (s *Server) publishEndpoints(ctx context.Context) error {
+	if s.epr == nil {
+		s.log.Info("not publishing the kubernetes Service endpoints: set --advertise-address to a non-loopback address", "address", s.advertiseAddress())
+		return nil
+	}
+	return s.epr.reconcile(ctx)
 }
 
 func (s *Server) port() int {

@@ -46,6 +46,9 @@ type Server struct {
 	handler      http.Handler
 	// grpc serves the gRPC facade on the same port (see withGRPC).
 	grpc *grpc.Server
+	// epr keeps the kubernetes Service's endpoints; nil when this server
+	// is not published (a loopback address).
+	epr *endpointsReconciler
 }
 
 // New connects to the store and prepares every part; it listens at once
@@ -109,6 +112,7 @@ func New(cfg *Config) (*Server, error) {
 		return nil, err
 	}
 	s.listener, s.tls = ln, tlsCfg
+	s.epr = s.endpoints()
 	return s, nil
 }
 
@@ -195,6 +199,10 @@ func (s *Server) Run(ctx context.Context) error {
 		// and made the bootstrap objects.
 		if err := sdnotify.Ready(); err != nil {
 			s.log.Warn("notify the service manager", "err", err)
+		}
+		if s.epr != nil {
+			// Until Run ends; the last act withdraws this server.
+			s.epr.run(gctx, reconcileInterval)
 		}
 		return nil
 	})
