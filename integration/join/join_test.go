@@ -188,8 +188,12 @@ spec:
 	}
 	e.waitLeaseRenewed(cp2, w1.Name)
 	e.waitLeaseRenewed(cp2, cp1.Name)
-	// gantry init again brings the first host's API server back.
+	// The killed API server leaves the kubernetes Endpoints once its store
+	// lease expires (15 s, renewed every 10 s); gantry init again brings it
+	// back, and back into them.
+	e.waitEndpoints(cp2, cp1, false)
 	e.gantry1(cp1, "init")
+	e.waitEndpoints(cp2, cp1, true)
 	e.kubectl(cp1, "delete", "pod", "hello", "--grace-period=1", "--wait=true")
 
 	// A control-plane host that leaves for good takes its store member
@@ -198,10 +202,12 @@ spec:
 	if got, want := e.storeVoters(cp1), []string{cp1.Name, cp2.Name}; !slices.Equal(got, want) {
 		t.Errorf("store voters after %s left: %v, want %v", cp3.Name, got, want)
 	}
-	eps = e.kubectl(cp1, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
-	if strings.Contains(eps, cp3.IP.String()) || !strings.Contains(eps, cp2.IP.String()) {
-		t.Errorf("kubernetes Endpoints after %s left: %q", cp3.Name, eps)
-	}
+	// Its address leaves the kubernetes Endpoints: gantry down takes it
+	// out, and once its store lease has expired the remaining API servers
+	// do not put it back (the leaving server, still running for a moment,
+	// may have).
+	e.waitEndpoints(cp1, cp3, false)
+	e.waitEndpoints(cp1, cp2, true)
 	e.kubectl(cp1, "create", "configmap", "after-leave", "--from-literal=k=v")
 }
 
@@ -250,6 +256,23 @@ func (e *env) pid(h *host, daemon string) int {
 
 // waitLeaseRenewed waits until node's Lease, read through h, is renewed
 // after now.
+// waitEndpoints waits, for a minute, until the kubernetes Endpoints read
+// on h list api's address (listed) or do not.
+func (e *env) waitEndpoints(h, api *host, listed bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		eps := e.kubectl(h, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+		if slices.Contains(strings.Fields(eps), api.IP.String()) == listed {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("kubernetes Endpoints %q: %s listed = %v after a minute, want %v", eps, api.IP, !listed, listed)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
 func (e *env) waitLeaseRenewed(h *host, node string) {
 	e.t.Helper()
 	since := time.Now()
