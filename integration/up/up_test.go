@@ -140,13 +140,14 @@ func TestNewcomersPath(t *testing.T) {
 	}
 	downDone := false
 	t.Cleanup(func() {
-		if t.Failed() {
-			e.logTails()
-		}
 		// The test's own deadline may have passed.
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		e.ctx = ctx
+		if t.Failed() {
+			e.logTails()
+			e.clusterState()
+		}
 		if !downDone {
 			out, code := e.run("down", "--purge")
 			t.Logf("cleanup: gantry down --purge exited %d:\n%s", code, out)
@@ -556,6 +557,26 @@ func (e *env) checkGone(started []proc, sock string) {
 	if _, err := os.Stat(e.dataDir); !os.IsNotExist(err) {
 		e.t.Errorf("state directory %s: %v, want it removed", e.dataDir, err)
 	}
+}
+
+// clusterState prints, after a failure, what the API holds of the
+// Services, their EndpointSlices and the pods, and the proxy's rules for
+// the Services in this node's nat table: what a failed request to a
+// Service needs explained.
+func (e *env) clusterState() {
+	out, err := e.tryKubectl(nil, "get", "services,endpointslices,pods", "-A", "-o", "wide")
+	e.t.Logf("--- kubectl get services,endpointslices,pods -A -o wide (%v):\n%s", err, out)
+	nat, err := exec.CommandContext(e.ctx, "iptables-save", "-t", "nat").CombinedOutput()
+	var rules []string
+	for _, l := range strings.Split(string(nat), "\n") {
+		if strings.Contains(l, "KUBE-SVC") || strings.Contains(l, "KUBE-SEP") || strings.HasPrefix(l, "-A KUBE-SERVICES") {
+			rules = append(rules, l)
+		}
+	}
+	if len(rules) > 80 {
+		rules = rules[:80]
+	}
+	e.t.Logf("--- iptables-save -t nat, the Services' rules (%v):\n%s", err, strings.Join(rules, "\n"))
 }
 
 // logTails prints the end of each daemon's log.
