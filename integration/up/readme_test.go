@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -79,6 +80,15 @@ func (e *env) runReadmeExample() {
 			ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 			defer cancel()
 			c := exec.CommandContext(ctx, "sh", "-c", cmd)
+			// At the deadline the whole command goes, not only sh: a curl
+			// left behind kept the output pipe, and so this attempt, open
+			// for its own two-minute connect timeout. (Its SYN, sent before
+			// the proxy had the Service's rule, was never NATed: the
+			// retransmissions follow the first packet's conntrack entry. A
+			// new attempt is a new connection.)
+			c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
+			c.WaitDelay = 5 * time.Second
 			c.Env = append(os.Environ(), "KUBECONFIG="+e.kubeconfig(), "HOME="+home)
 			var b bytes.Buffer
 			c.Stdout, c.Stderr = &b, &b
