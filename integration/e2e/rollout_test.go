@@ -37,6 +37,17 @@ func waitRequests(ctx context.Context, t *testing.T, l *load, n int) {
 func testRollout(t *testing.T, e *env) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
+	// The client's node answers through the Service before the load
+	// starts: the rollout is what must not fail, not the proxy's first
+	// programming of a Service it may have learned of a moment ago.
+	var first string
+	if !poll(ctx, time.Minute, func() bool {
+		out, err := e.c.Hosts[0].Run(ctx, "curl", "-sS", "--max-time", "3", "--noproxy", "*", e.serviceURL(ctx, t))
+		first = out
+		return err == nil && strings.HasPrefix(out, "v1 ")
+	}) {
+		t.Fatalf("before the rollout the Service answers %q, want v1", first)
+	}
 	l := startLoad(ctx, e.c.Hosts[0], e.serviceURL(ctx, t))
 	waitRequests(ctx, t, l, 10)
 	e.deployWeb(ctx, t, "v2", 4)
