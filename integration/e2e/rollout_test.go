@@ -32,6 +32,19 @@ func waitRequests(ctx context.Context, t *testing.T, l *load, n int) {
 	}
 }
 
+// waitVersion polls the web Service from the first host, for a minute,
+// until the app of version answers; it returns the last answer and
+// whether it was that version's.
+func (e *env) waitVersion(ctx context.Context, t *testing.T, version string) (last string, ok bool) {
+	t.Helper()
+	ok = poll(ctx, time.Minute, func() bool {
+		out, err := e.c.Hosts[0].Run(ctx, "curl", "-sS", "--max-time", "3", "--noproxy", "*", e.serviceURL(ctx, t))
+		last = out
+		return err == nil && strings.HasPrefix(out, version+" ")
+	})
+	return last, ok
+}
+
 // testRollout rolls the web app from v1 to v2 while a client on a worker
 // sends requests through the Service VIP without pause: none may fail.
 func testRollout(t *testing.T, e *env) {
@@ -40,24 +53,14 @@ func testRollout(t *testing.T, e *env) {
 	// The client's node answers through the Service before the load
 	// starts: the rollout is what must not fail, not the proxy's first
 	// programming of a Service it may have learned of a moment ago.
-	var first string
-	if !poll(ctx, time.Minute, func() bool {
-		out, err := e.c.Hosts[0].Run(ctx, "curl", "-sS", "--max-time", "3", "--noproxy", "*", e.serviceURL(ctx, t))
-		first = out
-		return err == nil && strings.HasPrefix(out, "v1 ")
-	}) {
-		t.Fatalf("before the rollout the Service answers %q, want v1", first)
+	if last, ok := e.waitVersion(ctx, t, "v1"); !ok {
+		t.Fatalf("before the rollout the Service answers %q, want v1", last)
 	}
 	l := startLoad(ctx, e.c.Hosts[0], e.serviceURL(ctx, t))
 	waitRequests(ctx, t, l, 10)
 	e.deployWeb(ctx, t, "v2", 4)
 	// Only v2 answers once the old pods are gone.
-	var last string
-	if !poll(ctx, time.Minute, func() bool {
-		out, err := e.c.Hosts[0].Run(ctx, "curl", "-sS", "--max-time", "3", "--noproxy", "*", e.serviceURL(ctx, t))
-		last = out
-		return err == nil && strings.HasPrefix(out, "v2 ")
-	}) {
+	if last, ok := e.waitVersion(ctx, t, "v2"); !ok {
 		t.Errorf("after the rollout the Service answers %q, want v2", last)
 	}
 	waitRequests(ctx, t, l, 10)
