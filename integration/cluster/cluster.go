@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -327,20 +328,39 @@ func health(ctx context.Context, metricsURL string) error {
 	return nil
 }
 
-// FreePorts returns n distinct ports that were free on 127.0.0.1 a moment
-// ago. Someone else may take one before it is bound; callers retry then.
+// FreePorts returns n ports that were free on 127.0.0.1 a moment ago and
+// that no earlier call in this test binary returned. Someone else may take
+// one before it is bound; callers retry then. Ports are often bound in
+// another network namespace, where this one cannot see them in use, so a
+// port once handed out is never handed out again: the kernel would offer
+// it anew as soon as our probe closed.
 func FreePorts(n int) ([]int, error) {
+	givenMu.Lock()
+	defer givenMu.Unlock()
 	ports := make([]int, 0, n)
-	for range n {
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > 1000 {
+			return nil, fmt.Errorf("no free port not handed out before after %d tries", tries)
+		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		defer l.Close() // hold all until done so none repeats
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		defer l.Close() // hold all until done so the kernel offers others
+		port := l.Addr().(*net.TCPAddr).Port
+		if given[port] {
+			continue
+		}
+		given[port] = true
+		ports = append(ports, port)
 	}
 	return ports, nil
 }
+
+var (
+	givenMu sync.Mutex
+	given   = map[int]bool{} // ports FreePorts has returned
+)
 
 // RandomHex returns n random bytes in hex: unique names and tokens for
 // tests.

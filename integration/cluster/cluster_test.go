@@ -135,3 +135,20 @@ func TestLaunchReportsCrash(t *testing.T) {
 		t.Errorf("error does not say the member exited and why: %v", err)
 	}
 }
+
+// TestFreePortsNeverRepeat: ports are bound in other network namespaces,
+// where a probe on this one's loopback cannot see them taken, so FreePorts
+// must not return a port twice (the kernel offers a closed one again).
+func TestFreePortsNeverRepeat(t *testing.T) {
+	seen := map[int]bool{}
+	for range 2000 {
+		ports, err := FreePorts(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[ports[0]] {
+			t.Fatalf("port %d returned twice", ports[0])
+		}
+		seen[ports[0]] = true
+	}
+}
