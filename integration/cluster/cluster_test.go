@@ -3,7 +3,10 @@ package cluster
 import (
 	"context"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -12,6 +15,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if os.Getenv("GANTRY_TEST_HANG") != "" {
+		hang()
+	}
 	code := m.Run()
 	RemoveBuilt()
 	os.Exit(code)
@@ -150,5 +156,38 @@ func TestFreePortsNeverRepeat(t *testing.T) {
 			t.Fatalf("port %d returned twice", ports[0])
 		}
 		seen[ports[0]] = true
+	}
+}
+
+// hang is a daemon that ignores SIGTERM, as one stuck in its shutdown.
+func hang() {
+	signal.Ignore(syscall.SIGTERM)
+	os.Stdout.WriteString("hanging\n")
+	select {}
+}
+
+// TestStopShowsWhereAHungProcessIs: a process that outlives Stop's grace
+// is made to print its goroutines' stacks, which the error carries.
+func TestStopShowsWhereAHungProcessIs(t *testing.T) {
+	t.Setenv("GANTRY_TEST_HANG", "1")
+	p := &Process{Name: "hung", LogPath: filepath.Join(t.TempDir(), "log")}
+	if err := p.Start(os.Args[0], nil); err != nil {
+		t.Fatal(err)
+	}
+	for !strings.Contains(p.LogTail(5), "hanging") {
+		if err := p.Crashed(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	err := p.Stop(200 * time.Millisecond)
+	if err == nil {
+		t.Fatal("Stop of a process ignoring SIGTERM reported no error")
+	}
+	if !strings.Contains(err.Error(), "goroutine 1 ") || !strings.Contains(err.Error(), "cluster.hang") {
+		t.Errorf("error has no stacks showing where the process hung: %v", err)
+	}
+	if p.Running() {
+		t.Error("process still running after Stop")
 	}
 }

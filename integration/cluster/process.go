@@ -117,10 +117,41 @@ func (p *Process) signal(sig syscall.Signal, grace time.Duration) error {
 		return nil
 	case <-timer.C:
 	}
+	// A Go daemon prints every goroutine's stack on SIGQUIT: the log then
+	// shows where it hung.
+	dumped := proc.Signal(syscall.SIGQUIT) == nil
+	select {
+	case <-exited:
+	case <-time.After(5 * time.Second):
+		dumped = false
+	}
 	proc.Kill()
 	<-exited
+	if dumped {
+		return fmt.Errorf("%s did not exit within %v of %v; quit with its goroutines' stacks:\n%s", p.Name, grace, sig, p.goroutineDump())
+	}
 	return fmt.Errorf("%s did not exit within %v of %v; killed", p.Name, grace, sig)
 }
+
+// goroutineDump returns the log from the last run's SIGQUIT on, at most
+// dumpLines lines.
+func (p *Process) goroutineDump() string {
+	data, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		return fmt.Sprintf("(no log: %v)", err)
+	}
+	i := strings.LastIndex(string(data), "SIGQUIT: quit")
+	if i < 0 {
+		return "(no stacks in the log)"
+	}
+	lines := strings.Split(string(data[i:]), "\n")
+	if len(lines) > dumpLines {
+		lines = append(lines[:dumpLines], fmt.Sprintf("... (%d more lines)", len(lines)-dumpLines))
+	}
+	return strings.Join(lines, "\n")
+}
+
+const dumpLines = 4000
 
 // Start runs binary with args, output appended to the log file.
 func (p *Process) Start(binary string, args []string) error {
