@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -772,5 +774,38 @@ func TestWatchRequiringLeaderEndsWithoutLeader(t *testing.T) {
 		t.Logf("watch ended: open=%v err=%v", ok, wr.Err())
 	case <-time.After(10 * time.Second):
 		t.Fatal("watch kept running on a member without a leader")
+	}
+}
+
+// TestStopWithConnectionsInHandshake: a member stops, cleanly and within
+// its shutdown bound, while a client that connected and went quiet holds
+// a connection in its HTTP/2 handshake on each URL (gRPC's Stop alone
+// waits for those up to two minutes) and a watch stream is open.
+func TestStopWithConnectionsInHandshake(t *testing.T) {
+	c := newTestCluster(t, 1, nil)
+	m := c.members[0]
+	cli := c.client()
+	wch := cli.Watch(ctxT(t), "/w", clientv3.WithPrefix())
+	if _, err := cli.Put(ctxT(t), "/w/1", "v"); err != nil {
+		t.Fatal(err)
+	}
+	<-wch // the stream is established
+	for _, u := range []string{m.cfg.ListenPeerURLs[0], m.cfg.ListenClientURLs[0]} {
+		addr, _ := hostPort(u)
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := conn.Write([]byte("PRI * HTTP/2.0\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // the connections reach gRPC
+	start := time.Now()
+	c.stop(m) // fails the test if Run returns an error
+	t.Logf("stopped in %v", time.Since(start).Round(time.Millisecond))
+	if _, err := os.Stat(filepath.Join(m.cfg.DataDir, "member", cleanMarker)); err != nil {
+		t.Errorf("no clean-shutdown mark after the stop: %v", err)
 	}
 }

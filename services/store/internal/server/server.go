@@ -14,9 +14,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"net/url"
+	"os"
+	rpprof "runtime/pprof"
 	"sync"
 	"time"
 
+	"github.com/gantry-dev/gantry/libs/connset"
 	"github.com/gantry-dev/gantry/libs/sdnotify"
 	storev1 "github.com/gantry-dev/gantry/proto/gantry/store/v1"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
@@ -34,6 +37,7 @@ type Server struct {
 	clientTLS  *tls.Config
 	peerGRPC   *grpc.Server
 	clientLns  []clientListener
+	grpcLns    []*connset.Listener // what the gRPC servers serve, made by Run
 	metricsLns []net.Listener
 	metricsSrv *http.Server
 	httpSrv    *http.Server
@@ -276,7 +280,12 @@ func (s *Server) Run(ctx context.Context) error {
 		}()
 	}
 	spawn(func() error { s.node.mux.serve(); return nil })
-	spawn(func() error { return s.peerGRPC.Serve(s.node.mux.grpc()) })
+	serveGRPC := func(g *grpc.Server, ln net.Listener) {
+		cl := connset.Wrap(ln)
+		s.grpcLns = append(s.grpcLns, cl)
+		spawn(func() error { return g.Serve(cl) })
+	}
+	serveGRPC(s.peerGRPC, s.node.mux.grpc())
 	for _, l := range s.clientLns {
 		ln := l.ln
 		if l.tls {
@@ -284,7 +293,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		split := newSplitListener(ln)
 		spawn(func() error { split.serve(); return nil })
-		spawn(func() error { return s.grpcClient.Serve(split.grpc()) })
+		serveGRPC(s.grpcClient, split.grpc())
 		spawn(func() error { return s.metricsSrv.Serve(split.http()) })
 	}
 	for _, ln := range s.metricsLns {
@@ -310,10 +319,31 @@ func (s *Server) Run(ctx context.Context) error {
 	case err = <-errc:
 	}
 	cancel()
-	s.shutdown()
-	wg.Wait()
-	return err
+	finished := make(chan struct{})
+	go func() {
+		s.shutdown()
+		wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return err
+	case <-time.After(shutdownTimeout):
+	}
+	// Exiting now loses nothing: the raft log and the state database are
+	// crash-safe, and without the clean-shutdown mark the next start
+	// rebuilds the state from the log.
+	s.node.log.Error("shutdown did not finish; exiting without it, the stacks of every goroutine follow", "after", shutdownTimeout)
+	_ = rpprof.Lookup("goroutine").WriteTo(os.Stderr, 1)
+	return errors.Join(err, fmt.Errorf("shutdown did not finish within %v", shutdownTimeout))
 }
+
+// A stop gives in-flight calls gracefulStop to finish; the whole stop,
+// raft's and the databases' closing included, gets shutdownTimeout.
+const (
+	gracefulStop    = 3 * time.Second
+	shutdownTimeout = 15 * time.Second
+)
 
 func (s *Server) shutdown() {
 	stopped := make(chan struct{})
@@ -327,7 +357,11 @@ func (s *Server) shutdown() {
 	}()
 	select {
 	case <-stopped:
-	case <-time.After(3 * time.Second):
+	case <-time.After(gracefulStop):
+		// Stop would wait for connections still in their handshake.
+		for _, l := range s.grpcLns {
+			l.CloseConns()
+		}
 		for _, g := range []*grpc.Server{s.grpcClient, s.peerGRPC} {
 			if g != nil {
 				g.Stop()
