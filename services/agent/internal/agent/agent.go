@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gantry-dev/gantry/libs/client"
+	"github.com/gantry-dev/gantry/libs/connset"
 	"github.com/gantry-dev/gantry/libs/sdnotify"
 	"github.com/gantry-dev/gantry/libs/tlsutil"
 	"github.com/gantry-dev/gantry/services/agent/internal/cgroups"
@@ -389,11 +390,13 @@ func (a *Agent) serveStreams(ctx context.Context, ln net.Listener, rt runtime.Ru
 	}
 	srv := grpc.NewServer(opts...)
 	streaming.New(streaming.Config{Pods: &a.streams, Runtime: rt, Log: a.cfg.Log}).Register(srv)
+	cl := connset.Wrap(ln)
 	go func() {
 		<-ctx.Done()
+		cl.CloseConns() // Stop would wait for clients still in their TLS handshake
 		srv.Stop()
 	}()
-	if err := srv.Serve(ln); err != nil && ctx.Err() == nil {
+	if err := srv.Serve(cl); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("streaming server: %w", err)
 	}
 	return nil
