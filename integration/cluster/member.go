@@ -35,8 +35,17 @@ func (m *Member) Running() bool { return m.proc.Running() }
 func (m *Member) Kill() error { return m.proc.Kill() }
 
 // Stop sends SIGTERM and waits for the process to exit. A process still
-// running after a grace period is killed and Stop reports it.
-func (m *Member) Stop() error { return m.proc.Stop(stopGrace) }
+// running after a grace period is killed and Stop reports it; so is one
+// that exits with an error (gantry-store does when its shutdown hangs).
+func (m *Member) Stop() error {
+	if err := m.proc.Stop(stopGrace); err != nil {
+		return err
+	}
+	if err := m.proc.ExitErr(); err != nil {
+		return fmt.Errorf("member %s exited after SIGTERM: %v; its log from the signal on:\n%s", m.Name, err, m.proc.LogFrom("level=", 400))
+	}
+	return nil
+}
 
 // Pause stops the member with SIGSTOP (a hung process); Resume continues it.
 func (m *Member) Pause() error { return m.proc.Pause() }

@@ -135,20 +135,36 @@ func (p *Process) signal(sig syscall.Signal, grace time.Duration) error {
 
 // goroutineDump returns the log from the last run's SIGQUIT on, at most
 // dumpLines lines.
-func (p *Process) goroutineDump() string {
+func (p *Process) goroutineDump() string { return p.LogFrom("SIGQUIT: quit", dumpLines) }
+
+// LogFrom returns the log from the last line containing marker on, at
+// most n lines.
+func (p *Process) LogFrom(marker string, n int) string {
 	data, err := os.ReadFile(p.LogPath)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
-	i := strings.LastIndex(string(data), "SIGQUIT: quit")
+	i := strings.LastIndex(string(data), marker)
 	if i < 0 {
-		return "(no stacks in the log)"
+		return fmt.Sprintf("(no %q in the log)", marker)
 	}
-	lines := strings.Split(string(data[i:]), "\n")
-	if len(lines) > dumpLines {
-		lines = append(lines[:dumpLines], fmt.Sprintf("... (%d more lines)", len(lines)-dumpLines))
+	i = strings.LastIndex(string(data[:i]), "\n") + 1
+	lines := strings.Split(strings.TrimRight(string(data[i:]), "\n"), "\n")
+	if len(lines) > n {
+		lines = append(lines[:n], fmt.Sprintf("... (%d more lines)", len(lines)-n))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ExitErr returns how the last run ended: nil while it runs or if it
+// exited with status 0.
+func (p *Process) ExitErr() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.proc == nil || p.running() {
+		return nil
+	}
+	return p.exitErr
 }
 
 const dumpLines = 4000
