@@ -41,5 +41,5 @@
 // The newcomer's path (`gantry up` on one host) is tested by package up.
 //
 // It needs root, containerd, runc, the CNI plugins, iptables, ip,
-// nsenter, curl and etcdctl (Debian package etcd-client).
+// nsenter, curl, conntrack and etcdctl (Debian package etcd-client).
 package e2e

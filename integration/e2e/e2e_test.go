@@ -61,7 +61,7 @@ type env struct {
 // TestHA runs the scenarios of the package documentation in order on one
 // cluster of three control plane hosts and two workers.
 func TestHA(t *testing.T) {
-	for _, bin := range []string{"curl", "etcdctl", "kubectl"} {
+	for _, bin := range []string{"curl", "etcdctl", "kubectl", "conntrack"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Fatalf("e2e needs %s: %v", bin, err)
 		}

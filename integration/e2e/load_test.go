@@ -38,21 +38,49 @@ func startLoad(ctx context.Context, h *multihost.Host, url string) *load {
 			if ctx.Err() != nil {
 				return // stopped mid-request: not the service's fault
 			}
-			l.record(start, strings.TrimSpace(string(out)), err)
+			var unanswered string
+			if err != nil && l.keepFailure() {
+				unanswered = unansweredConnections(ctx, h)
+			}
+			l.record(start, strings.TrimSpace(string(out)), err, unanswered)
 		}
 	}()
 	return l
 }
 
-func (l *load) record(start time.Time, out string, err error) {
+// unansweredConnections lists the client host's connections whose SYN
+// got no answer, from its conntrack table: where a failed request's
+// connection was sent (the Service's DNAT to a pod IP) and in what state.
+func unansweredConnections(ctx context.Context, h *multihost.Host) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := h.Command(ctx, "conntrack", "-L", "-p", "tcp", "--state", "SYN_SENT").CombinedOutput()
+	if err != nil {
+		return fmt.Sprintf("conntrack: %v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// keepFailure reports whether the next failure is one whose details are
+// kept.
+func (l *load) keepFailure() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.failures) < keptFailures
+}
+
+func (l *load) record(start time.Time, out string, err error, unanswered string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
 		l.failed++
 		l.failedStarts = append(l.failedStarts, start)
 		if len(l.failures) < keptFailures {
-			l.failures = append(l.failures, fmt.Sprintf("%s (started %s): %v: %s", time.Now().Format("15:04:05.000"),
-				start.Format("15:04:05.000"), err, out))
+			f := fmt.Sprintf("%s (started %s): %v: %s", time.Now().Format("15:04:05.000"), start.Format("15:04:05.000"), err, out)
+			if unanswered != "" {
+				f += "\n  connections without an answer on the client's host (conntrack):\n  " + strings.ReplaceAll(unanswered, "\n", "\n  ")
+			}
+			l.failures = append(l.failures, f)
 		}
 		return
 	}
