@@ -257,3 +257,57 @@ func TestScoresOfSuccessiveCycles(t *testing.T) {
 		}
 	}
 }
+
+// skipper's PreFilter returns Skip when told to; its Filter rejects every
+// node and counts its calls.
+type skipper struct {
+	name  string
+	skip  bool
+	calls *atomic.Int64
+}
+
+func (s skipper) Name() string { return s.name }
+func (s skipper) PreFilter(context.Context, *framework.CycleState, *corev1.Pod, []*framework.NodeInfo) (*framework.PreFilterResult, *framework.Status) {
+	if s.skip {
+		return nil, framework.NewStatus(framework.Skip)
+	}
+	return nil, nil
+}
+func (s skipper) Filter(context.Context, *framework.CycleState, *corev1.Pod, *framework.NodeInfo) *framework.Status {
+	s.calls.Add(1)
+	return framework.NewStatus(framework.Unschedulable, s.name+" rejects every node")
+}
+
+// TestSkippedFiltersDoNotRun: a filter whose PreFilter returned Skip runs
+// neither in the search for feasible nodes nor through RunFilterPlugins;
+// the others run on every node.
+func TestSkippedFiltersDoNotRun(t *testing.T) {
+	var skipped, kept atomic.Int64
+	f := newFramework(t, 100, skipper{"Skipped", true, &skipped}, skipper{"Kept", false, &kept}, &binder{})
+	f.SetSnapshot(snapshot(30))
+	ctx := context.Background()
+	state := framework.NewCycleState()
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p"}}
+	if _, s := f.RunPreFilterPlugins(ctx, state, pod); !s.IsSuccess() {
+		t.Fatal(s)
+	}
+	if !state.SkipFilterPlugins["Skipped"] || state.SkipFilterPlugins["Kept"] {
+		t.Fatalf("skip set %v", state.SkipFilterPlugins)
+	}
+	feasible, rejected, err := f.FindNodesThatFit(ctx, state, pod, nil)
+	if err != nil || len(feasible) != 0 || len(rejected) != 30 {
+		t.Fatalf("%d feasible, %d rejected, %v", len(feasible), len(rejected), err)
+	}
+	if s := rejected["node-3"]; s.Plugin() != "Kept" {
+		t.Errorf("node-3 rejected by %q, want Kept", s.Plugin())
+	}
+	if s := f.RunFilterPlugins(ctx, state, pod, f.snapshot.List()[0]); s.Plugin() != "Kept" {
+		t.Errorf("RunFilterPlugins: rejected by %q, want Kept", s.Plugin())
+	}
+	if n := skipped.Load(); n != 0 {
+		t.Errorf("the skipped filter ran %d times", n)
+	}
+	if n := kept.Load(); n < 31 {
+		t.Errorf("the kept filter ran %d times, want at least once per node and once more", n)
+	}
+}
