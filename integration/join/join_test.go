@@ -202,11 +202,18 @@ spec:
 	if got, want := e.storeVoters(cp1), []string{cp1.Name, cp2.Name}; !slices.Equal(got, want) {
 		t.Errorf("store voters after %s left: %v, want %v", cp3.Name, got, want)
 	}
-	// Its address leaves the kubernetes Endpoints: gantry down takes it
-	// out, and once its store lease has expired the remaining API servers
-	// do not put it back (the leaving server, still running for a moment,
-	// may have).
-	e.waitEndpoints(cp1, cp3, false)
+	// Its address is out of the kubernetes Endpoints at once: its API
+	// server, stopped first, withdrew it while its store member was still
+	// there. And it stays out.
+	for i := range 2 {
+		if i > 0 {
+			time.Sleep(12 * time.Second) // longer than a reconcile interval (10 s)
+		}
+		eps := e.kubectl(cp1, "get", "endpoints", "kubernetes", "-o", "jsonpath={.subsets[*].addresses[*].ip}")
+		if slices.Contains(strings.Fields(eps), cp3.IP.String()) {
+			t.Errorf("kubernetes Endpoints %q list %s, which left with gantry down --purge", eps, cp3.IP)
+		}
+	}
 	e.waitEndpoints(cp1, cp2, true)
 	e.kubectl(cp1, "create", "configmap", "after-leave", "--from-literal=k=v")
 }

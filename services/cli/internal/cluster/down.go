@@ -25,8 +25,10 @@ func (c *Cluster) Down(purge bool) error {
 	stop := func(name string) { do(func() (string, error) { return c.stop(name) }) }
 
 	if purge && c.cfg != nil && c.cfg.Role == RoleControlPlane {
-		// Leaving the cluster for good: its store member and its API
-		// server's address go first, while they can still be asked.
+		// Leaving the cluster for good. The API server stops first: a
+		// clean stop withdraws its address from the kubernetes Endpoints
+		// through this host's store member, which leaves next.
+		stop("gantry-apiserver")
 		do(c.leaveCluster)
 	}
 	stop("gantry-ingress")

@@ -141,7 +141,10 @@ func (c *Cluster) PrintableJoin(ttl time.Duration, controlPlane bool) (join, joi
 
 // adminClient is a REST client of the local API server with the admin's
 // token.
-func (c *Cluster) adminClient() (*bootstrap.Client, []byte, error) {
+func (c *Cluster) adminClient() (*bootstrap.Client, []byte, error) { return c.adminClientAt(apiURL) }
+
+// adminClientAt is adminClient for the API server at url.
+func (c *Cluster) adminClientAt(url string) (*bootstrap.Client, []byte, error) {
 	caPEM, err := os.ReadFile(c.l.CAFile())
 	if err != nil {
 		return nil, nil, err
@@ -150,7 +153,7 @@ func (c *Cluster) adminClient() (*bootstrap.Client, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cl, err := bootstrap.NewClient(apiURL, caPEM, tok)
+	cl, err := bootstrap.NewClient(url, caPEM, tok)
 	return cl, caPEM, err
 }
 

@@ -196,24 +196,25 @@ func (c *Cluster) removeCgroupParent() (string, error) {
 }
 
 // leaveCluster removes this control-plane host's store member (unless
-// it is the last) and its API server's address from the kubernetes
-// Endpoints, before gantry down --purge deletes its data. What fails is
-// reported, not fatal: the host is being removed either way, and the
-// message says what to clean up by hand.
+// it is the last) and, if its stopped API server left it there, its
+// address from the kubernetes Endpoints, before gantry down --purge
+// deletes its data. What fails is reported, not fatal: the host is being
+// removed either way, and the message says what to clean up by hand.
 func (c *Cluster) leaveCluster() (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var done, todo []string
 	peer := c.hostURL("https", 2380)
 	others := without(c.cfg.APIServers, c.hostURL("https", apiPort))
-	// The API server's address first: it needs this host's store
-	// member, which is gone once removed.
-	if admin, _, err := c.adminClient(); err != nil {
-		todo = append(todo, fmt.Sprintf("API server %s in default/kubernetes Endpoints (%v)", c.cfg.AdvertiseAddress, err))
-	} else if removed, err := bootstrap.RemoveAPIServer(ctx, admin, c.cfg.AdvertiseAddress); err != nil {
-		todo = append(todo, fmt.Sprintf("API server %s in default/kubernetes Endpoints (%v)", c.cfg.AdvertiseAddress, err))
-	} else if removed {
-		done = append(done, "API server "+c.cfg.AdvertiseAddress+" from default/kubernetes Endpoints")
+	// The address first, through another API server (this host's has
+	// stopped): it needs this host's store member no more once the
+	// others have seen the change. A last API server has no one to tell.
+	if len(others) > 0 {
+		if removed, err := c.removeAPIServerVia(ctx, others); err != nil {
+			todo = append(todo, fmt.Sprintf("API server %s in default/kubernetes Endpoints (%v)", c.cfg.AdvertiseAddress, err))
+		} else if removed {
+			done = append(done, "API server "+c.cfg.AdvertiseAddress+" from default/kubernetes Endpoints")
+		}
 	}
 	if sc, err := c.dialStore(append(storeEndpoints(others), "https://127.0.0.1:2379")); err != nil {
 		todo = append(todo, fmt.Sprintf("store member %s (%v): etcdctl member remove on a remaining member", peer, err))
@@ -237,4 +238,21 @@ func (c *Cluster) leaveCluster() (string, error) {
 		msg += "; not removed (remove by hand if the cluster lives on): " + strings.Join(todo, "; ")
 	}
 	return msg, nil
+}
+
+// removeAPIServerVia takes this host's address out of the kubernetes
+// Endpoints through the first of apiServers that answers.
+func (c *Cluster) removeAPIServerVia(ctx context.Context, apiServers []string) (bool, error) {
+	var errs []error
+	for _, u := range apiServers {
+		admin, _, err := c.adminClientAt(u)
+		if err == nil {
+			var removed bool
+			if removed, err = bootstrap.RemoveAPIServer(ctx, admin, c.cfg.AdvertiseAddress); err == nil {
+				return removed, nil
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", u, err))
+	}
+	return false, errors.Join(errs...)
 }
