@@ -331,7 +331,7 @@ check_prerequisites() {
 		for c in iptables iptables-save iptables-restore; do
 			command -v $c >/dev/null 2>&1 || lack "$c (the proxy's packet filter rules)" iptables
 		done
-		command -v conntrack >/dev/null 2>&1 || lack "conntrack (the proxy flushes stale UDP flows)" conntrack
+		command -v conntrack >/dev/null 2>&1 || lack "conntrack (the proxy flushes stale flows)" conntrack
 		;;
 	esac
 	[ -n "$missing_pkgs" ] || say "  all present"

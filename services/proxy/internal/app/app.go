@@ -203,7 +203,7 @@ func Run(ctx context.Context, cfg *Config) error {
 	health := healthz.New(2 * cfg.SyncPeriod)
 	var ct iptables.Conntrack
 	if tool, err := iptables.NewTool(); err != nil {
-		cfg.Log.Warn("stale UDP conntrack entries will not be flushed", "err", err)
+		cfg.Log.Warn("stale conntrack entries will not be flushed", "err", err)
 	} else {
 		ct = tool
 	}

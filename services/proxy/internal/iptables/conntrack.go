@@ -10,19 +10,25 @@ import (
 	"strings"
 )
 
-// Flow is a set of UDP conntrack entries to delete: entries to OrigDst
-// (and OrigPort, when set), or to any local address on NodePort, that
-// were DNATed to DNATTo (any endpoint when invalid).
+// Flow is a set of conntrack entries to delete: entries to OrigDst (and
+// OrigPort, when set), or to any local address on NodePort, that were
+// DNATed to DNATTo (any endpoint when invalid). Unreplied narrows it to
+// TCP connections whose SYN got no answer (state SYN_SENT), matched by
+// the endpoint they were sent to (the source of the reply they wait for).
 type Flow struct {
-	Protocol string
-	OrigDst  netip.Addr
-	OrigPort int32
-	NodePort int32
-	DNATTo   netip.Addr
+	Protocol  string
+	OrigDst   netip.Addr
+	OrigPort  int32
+	NodePort  int32
+	DNATTo    netip.Addr
+	Unreplied bool
 }
 
 func (f Flow) args() []string {
 	args := []string{"-D", "-p", f.Protocol}
+	if f.Unreplied {
+		args = append(args, "--state", "SYN_SENT")
+	}
 	if f.OrigDst.IsValid() {
 		args = append(args, "--orig-dst", f.OrigDst.String())
 	}
@@ -32,7 +38,10 @@ func (f Flow) args() []string {
 	if f.NodePort > 0 {
 		args = append(args, "--orig-port-dst", strconv.Itoa(int(f.NodePort)))
 	}
-	if f.DNATTo.IsValid() {
+	switch {
+	case f.DNATTo.IsValid() && f.Unreplied:
+		args = append(args, "--reply-src", f.DNATTo.String())
+	case f.DNATTo.IsValid():
 		args = append(args, "--dst-nat", f.DNATTo.String())
 	}
 	return args
@@ -49,7 +58,7 @@ type Conntrack interface {
 type Tool struct{ Path string }
 
 // ErrNoConntrack says the conntrack tool is not installed.
-var ErrNoConntrack = errors.New("the conntrack tool is not installed (Debian package conntrack): stale UDP flows are not flushed")
+var ErrNoConntrack = errors.New("the conntrack tool is not installed (Debian package conntrack): stale flows are not flushed")
 
 // NewTool finds conntrack in PATH.
 func NewTool() (*Tool, error) {

@@ -11,8 +11,8 @@ import (
 	"github.com/gantry-dev/gantry/services/proxy/internal/proxy"
 )
 
-// staleFlows returns the UDP conntrack entries to flush when a Service
-// goes from old to new (either may be nil); see StaleFlows.
+// staleFlows returns the conntrack entries to flush when a Service goes
+// from old to new (either may be nil); see StaleFlows.
 func staleFlows(old, new *entry) []Flow {
 	var oldPorts, newPorts []*proxy.ServicePort
 	var oldEps, newEps proxy.EndpointsMap
@@ -25,13 +25,18 @@ func staleFlows(old, new *entry) []Flow {
 	return StaleFlows(oldPorts, oldEps, newPorts, newEps)
 }
 
-// StaleFlows returns the UDP conntrack entries to flush when a Service's
-// ports and endpoints go from old to new (either may be empty), in port
-// order. UDP has no connection to end, so an entry DNATed to an endpoint
-// that is gone would keep sending a client's datagrams into the void;
-// and an entry made while the Service had no endpoint (rejected, not
-// DNATed) would keep the client from ever reaching the new one. Both
-// proxy modes use it.
+// StaleFlows returns the conntrack entries to flush when a Service's ports
+// and endpoints go from old to new (either may be empty), in port order.
+// UDP has no connection to end, so an entry DNATed to an endpoint that is
+// gone would keep sending a client's datagrams into the void; and an
+// entry made while the Service had no endpoint (rejected, not DNATed)
+// would keep the client from ever reaching the new one. For TCP only the
+// connections still waiting for the first answer from an endpoint that is
+// gone (SYN_SENT, for up to two minutes): a new connection that happens
+// to reuse one's source port would match it as a retransmission and
+// follow it to the lost endpoint instead of being balanced anew, and time
+// out. Established connections are left to end as they do. Both proxy
+// modes use it.
 func StaleFlows(oldPorts []*proxy.ServicePort, oldEps proxy.EndpointsMap, newPorts []*proxy.ServicePort, newEps proxy.EndpointsMap) []Flow {
 	var flows []Flow
 	byName := func(ports []*proxy.ServicePort) map[proxy.ServicePortName]*proxy.ServicePort {
@@ -44,9 +49,16 @@ func StaleFlows(oldPorts []*proxy.ServicePort, oldEps proxy.EndpointsMap, newPor
 	oldByName, newByName := byName(oldPorts), byName(newPorts)
 	// Endpoints that went away.
 	for _, sp := range oldPorts {
-		if sp.Protocol != corev1.ProtocolUDP {
+		var proto string
+		switch sp.Protocol {
+		case corev1.ProtocolUDP:
+			proto = "udp"
+		case corev1.ProtocolTCP:
+			proto = "tcp"
+		default:
 			continue
 		}
+		unreplied := proto == "tcp"
 		now := map[netip.Addr]bool{}
 		if nsp, ok := newByName[sp.Name]; ok {
 			for _, e := range usable(nsp, newEps[sp.Name]) {
@@ -57,12 +69,12 @@ func StaleFlows(oldPorts []*proxy.ServicePort, oldEps proxy.EndpointsMap, newPor
 			if now[e.IP] {
 				continue
 			}
-			flows = append(flows, Flow{Protocol: "udp", OrigDst: sp.ClusterIP, OrigPort: sp.Port, DNATTo: e.IP})
+			flows = append(flows, Flow{Protocol: proto, OrigDst: sp.ClusterIP, OrigPort: sp.Port, DNATTo: e.IP, Unreplied: unreplied})
 			for _, ip := range append(append([]netip.Addr{}, sp.ExternalIPs...), sp.LoadBalancerIPs...) {
-				flows = append(flows, Flow{Protocol: "udp", OrigDst: ip, OrigPort: sp.Port, DNATTo: e.IP})
+				flows = append(flows, Flow{Protocol: proto, OrigDst: ip, OrigPort: sp.Port, DNATTo: e.IP, Unreplied: unreplied})
 			}
 			if sp.NodePort > 0 {
-				flows = append(flows, Flow{Protocol: "udp", NodePort: sp.NodePort, DNATTo: e.IP})
+				flows = append(flows, Flow{Protocol: proto, NodePort: sp.NodePort, DNATTo: e.IP, Unreplied: unreplied})
 			}
 		}
 	}
@@ -94,9 +106,9 @@ func FlushFlows(ctx context.Context, ct Conntrack, log *slog.Logger, flows []Flo
 		errs = append(errs, ct.Delete(ctx, f))
 	}
 	if err := errors.Join(errs...); err != nil {
-		log.Warn("could not flush stale UDP conntrack entries", "err", err)
+		log.Warn("could not flush stale conntrack entries", "err", err)
 	} else {
-		log.Debug("flushed stale UDP conntrack entries", "flows", len(flows))
+		log.Debug("flushed stale conntrack entries", "flows", len(flows))
 	}
 }
 

@@ -30,7 +30,7 @@ type Config struct {
 
 	Exec    Executor
 	Sysctls Sysctls
-	// Conntrack flushes stale UDP flows; nil leaves them.
+	// Conntrack flushes stale flows; nil leaves them.
 	Conntrack Conntrack
 	Metrics   *metrics.Metrics
 	Health    *healthz.Tracker

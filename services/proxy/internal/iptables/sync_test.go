@@ -3,6 +3,8 @@ package iptables
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -82,7 +84,7 @@ func TestPartialSyncAndFailure(t *testing.T) {
 	}
 }
 
-func TestStaleUDPFlows(t *testing.T) {
+func TestStaleFlows(t *testing.T) {
 	udp := func(eps ...proxy.Endpoint) *entry {
 		sp := svcPort("ns", "dns", "", corev1.ProtocolUDP, "10.96.0.10", 53, func(sp *proxy.ServicePort) { sp.NodePort = 30053 })
 		return &entry{ports: []*proxy.ServicePort{sp}, eps: proxy.EndpointsMap{sp.Name: eps}}
@@ -106,9 +108,73 @@ func TestStaleUDPFlows(t *testing.T) {
 	if len(got) != 2 || got[0].String() != "-p udp --orig-dst 10.96.0.10 --orig-port-dst 53" {
 		t.Errorf("newly active: %v", got)
 	}
-	// TCP needs nothing.
-	tcp := &entry{ports: []*proxy.ServicePort{svcPort("ns", "w", "", corev1.ProtocolTCP, "10.96.0.11", 80)}}
-	if got := staleFlows(tcp, nil); len(got) != 0 {
-		t.Errorf("tcp: %v", got)
+	// TCP: only the unanswered connections to an endpoint that went
+	// away; nothing for a first endpoint.
+	tcp := func(eps ...proxy.Endpoint) *entry {
+		sp := svcPort("ns", "w", "", corev1.ProtocolTCP, "10.96.0.11", 80, func(sp *proxy.ServicePort) { sp.NodePort = 30080 })
+		return &entry{ports: []*proxy.ServicePort{sp}, eps: proxy.EndpointsMap{sp.Name: eps}}
 	}
+	c, d := ep("10.244.1.4:8080", "r"), ep("10.244.1.5:8080", "r")
+	got = staleFlows(tcp(c, d), tcp(d))
+	want = []string{
+		"-p tcp --state SYN_SENT --orig-dst 10.96.0.11 --orig-port-dst 80 --reply-src 10.244.1.4",
+		"-p tcp --state SYN_SENT --orig-port-dst 30080 --reply-src 10.244.1.4",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("tcp: got %v", got)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("tcp flow %d: %s, want %s", i, got[i], want[i])
+		}
+	}
+	if got := staleFlows(tcp(), tcp(c)); len(got) != 0 {
+		t.Errorf("tcp, first endpoint: %v", got)
+	}
+}
+
+// TestUnrepliedTCPFlowsDeleted: the flow of a TCP endpoint that went away
+// deletes, with the real conntrack tool, the connections to it that never
+// got an answer and nothing else: not an established one, not one to
+// another endpoint.
+func TestUnrepliedTCPFlowsDeleted(t *testing.T) {
+	tool, err := NewTool()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inNetns(t, func() {
+		insert := func(sport int, pod, state, status string) {
+			out, err := exec.Command(tool.Path, "-I", "-p", "tcp", "-s", "10.9.0.1", "-d", "10.96.0.11",
+				"--sport", fmt.Sprint(sport), "--dport", "80", "-r", pod, "-q", "10.9.0.1",
+				"--reply-port-src", "8080", "--reply-port-dst", fmt.Sprint(sport),
+				"--state", state, "-u", status, "-t", "100").CombinedOutput()
+			if err != nil {
+				t.Errorf("conntrack -I: %v: %s", err, out)
+			}
+		}
+		insert(40000, "10.244.1.4", "SYN_SENT", "UNSET")
+		insert(40001, "10.244.1.4", "ESTABLISHED", "SEEN_REPLY,ASSURED")
+		insert(40002, "10.244.1.5", "SYN_SENT", "UNSET")
+		flows := StaleFlows(tcpPorts(), proxy.EndpointsMap{tcpPorts()[0].Name: {ep("10.244.1.4:8080", "r")}}, nil, nil)
+		for _, f := range flows {
+			if err := tool.Delete(context.Background(), f); err != nil {
+				t.Errorf("delete %s: %v", f, err)
+			}
+		}
+		out, err := exec.Command(tool.Path, "-L", "-p", "tcp").CombinedOutput()
+		if err != nil {
+			t.Fatalf("conntrack -L: %v: %s", err, out)
+		}
+		left := string(out)
+		if strings.Contains(left, "sport=40000") {
+			t.Errorf("the unanswered connection to the lost endpoint is left:\n%s", left)
+		}
+		if !strings.Contains(left, "sport=40001") || !strings.Contains(left, "sport=40002") {
+			t.Errorf("an established connection or one to another endpoint was deleted:\n%s", left)
+		}
+	})
+}
+
+func tcpPorts() []*proxy.ServicePort {
+	return []*proxy.ServicePort{svcPort("ns", "w", "", corev1.ProtocolTCP, "10.96.0.11", 80)}
 }

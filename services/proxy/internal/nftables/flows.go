@@ -7,7 +7,7 @@ import (
 	"github.com/gantry-dev/gantry/services/proxy/internal/proxy"
 )
 
-// staleFlows returns the UDP conntrack entries to flush when a Service
+// staleFlows returns the conntrack entries to flush when a Service
 // goes from old to new (either may be nil), as the iptables mode does
 // (iptables.StaleFlows).
 func staleFlows(old, new *entry) []iptables.Flow {

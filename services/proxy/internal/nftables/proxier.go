@@ -48,7 +48,7 @@ type Config struct {
 	// NewNetlinkWriter). Nil sends them through NFT as well.
 	Elements ElementWriter
 	Sysctls  iptables.Sysctls
-	// Conntrack flushes stale UDP flows; nil leaves them.
+	// Conntrack flushes stale flows; nil leaves them.
 	Conntrack iptables.Conntrack
 	Metrics   *metrics.Metrics
 	Health    *healthz.Tracker
