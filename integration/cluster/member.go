@@ -42,7 +42,7 @@ func (m *Member) Stop() error {
 		return err
 	}
 	if err := m.proc.ExitErr(); err != nil {
-		return fmt.Errorf("member %s exited after SIGTERM: %v; its log from the signal on:\n%s", m.Name, err, m.proc.LogFrom("level=", 400))
+		return fmt.Errorf("member %s exited after SIGTERM: %v; its log from its last log line on:\n%s", m.Name, err, m.proc.LogFrom("level=", 400))
 	}
 	return nil
 }
