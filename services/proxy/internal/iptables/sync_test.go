@@ -95,14 +95,7 @@ func TestStaleFlows(t *testing.T) {
 		"-p udp --orig-dst 10.96.0.10 --orig-port-dst 53 --dst-nat 10.244.1.2",
 		"-p udp --orig-port-dst 30053 --dst-nat 10.244.1.2",
 	}
-	if len(got) != len(want) {
-		t.Fatalf("got %v", got)
-	}
-	for i := range want {
-		if got[i].String() != want[i] {
-			t.Errorf("flow %d: %s, want %s", i, got[i], want[i])
-		}
-	}
+	sameFlows(t, "udp", got, want)
 	// First endpoint: entries made while rejected go.
 	got = staleFlows(udp(), udp(a))
 	if len(got) != 2 || got[0].String() != "-p udp --orig-dst 10.96.0.10 --orig-port-dst 53" {
@@ -120,16 +113,22 @@ func TestStaleFlows(t *testing.T) {
 		"-p tcp --state SYN_SENT --orig-dst 10.96.0.11 --orig-port-dst 80 --reply-src 10.244.1.4",
 		"-p tcp --state SYN_SENT --orig-port-dst 30080 --reply-src 10.244.1.4",
 	}
+	sameFlows(t, "tcp", got, want)
+	if got := staleFlows(tcp(), tcp(c)); len(got) != 0 {
+		t.Errorf("tcp, first endpoint: %v", got)
+	}
+}
+
+// sameFlows fails t unless got are the flows want, in order.
+func sameFlows(t *testing.T, what string, got []Flow, want []string) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("tcp: got %v", got)
+		t.Fatalf("%s: got %v, want %v", what, got, want)
 	}
 	for i := range want {
 		if got[i].String() != want[i] {
-			t.Errorf("tcp flow %d: %s, want %s", i, got[i], want[i])
+			t.Errorf("%s flow %d: %s, want %s", what, i, got[i], want[i])
 		}
-	}
-	if got := staleFlows(tcp(), tcp(c)); len(got) != 0 {
-		t.Errorf("tcp, first endpoint: %v", got)
 	}
 }
 
